@@ -1,0 +1,110 @@
+// YAML config files with base inheritance, and key=value overrides (see loader.h).
+#include "core/config/loader.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/strings.h"
+
+namespace ember::config {
+namespace {
+
+void flatten(const YAML::Node& node, const std::string& prefix, const std::string& origin, RawConfig& out) {
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) fail_usage("{}: mapping keys must be plain names", origin);
+    std::string key = prefix.empty() ? entry.first.Scalar() : prefix + "." + entry.first.Scalar();
+    if (entry.second.IsMap() && entry.second.size() > 0) {
+      flatten(entry.second, key, origin, out);
+    } else {
+      out.set(key, RawValue{entry.second, origin});
+    }
+  }
+}
+
+RawConfig load_recursive(const std::filesystem::path& path, std::vector<std::filesystem::path>& stack) {
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(path, ec);
+  if (std::find(stack.begin(), stack.end(), canonical) != stack.end()) {
+    fail_usage("config file '{}' includes itself through 'base'", path.string());
+  }
+  if (!std::filesystem::exists(path)) {
+    if (stack.empty()) fail_usage("config file not found: '{}'", path.string());
+    fail_usage("config file not found: '{}' (a base of '{}')", path.string(), stack.back().string());
+  }
+  std::string origin = "file '" + path.string() + "'";
+  YAML::Node document;
+  try {
+    document = YAML::Load(read_file(path));
+  } catch (const YAML::Exception& e) {
+    fail_usage("{}: invalid YAML at line {}, column {}: {}", origin, e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  RawConfig result;
+  if (document.IsNull()) return result;
+  if (!document.IsMap()) fail_usage("{}: a config file must be a mapping of keys to values", origin);
+
+  stack.push_back(canonical);
+  if (const YAML::Node base = document["base"]) {
+    std::vector<std::string> bases;
+    if (base.IsScalar()) {
+      bases.push_back(base.Scalar());
+    } else if (base.IsSequence()) {
+      for (const auto& item : base) {
+        if (!item.IsScalar()) fail_usage("{}: 'base' must list file paths", origin);
+        bases.push_back(item.Scalar());
+      }
+    } else {
+      fail_usage("{}: 'base' must be a file path or a list of them", origin);
+    }
+    for (const auto& relative : bases) {
+      result.merge(load_recursive(path.parent_path() / relative, stack));
+    }
+  }
+  stack.pop_back();
+
+  YAML::Node own(YAML::NodeType::Map);
+  for (const auto& entry : document) {
+    if (entry.first.IsScalar() && entry.first.Scalar() == "base") continue;
+    own[entry.first] = entry.second;
+  }
+  RawConfig mine;
+  flatten(own, "", origin, mine);
+  result.merge(mine);
+  return result;
+}
+
+}  // namespace
+
+RawConfig load_file(const std::filesystem::path& path) {
+  std::vector<std::filesystem::path> stack;
+  return load_recursive(path, stack);
+}
+
+RawConfig parse_override(const std::string& text) {
+  size_t equals = text.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    fail_usage("override '{}' must look like key=value (for example train.steps=100)", text);
+  }
+  std::string key(trim(std::string_view(text).substr(0, equals)));
+  std::string value_text(text.substr(equals + 1));
+  std::string origin = "override '" + text + "'";
+  YAML::Node value;
+  try {
+    value = YAML::Load(value_text);
+  } catch (const YAML::Exception& e) {
+    fail_usage("{}: value is not valid YAML: {}", origin, e.msg);
+  }
+  if (value_text.empty()) value = YAML::Node(std::string());
+  RawConfig raw;
+  raw.set(key, RawValue{value, origin});
+  return raw;
+}
+
+void resolve(Schema& schema, const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+  RawConfig raw;
+  if (!file.empty()) raw = load_file(file);
+  for (const auto& text : overrides) raw.merge(parse_override(text));
+  schema.apply(raw);
+}
+
+}  // namespace ember::config
