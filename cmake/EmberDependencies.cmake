@@ -57,6 +57,11 @@ if(EMBER_WITH_TORCH)
     set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
     set(CUDAToolkit_ROOT /usr/local/cuda)
   endif()
+  # Naming the target architectures skips TorchConfig's GPU probe (a try_run that needs a GPU and
+  # a CUDA dialect CMake 3.25 lacks). Hopper: H100 / H200.
+  if(NOT TORCH_CUDA_ARCH_LIST AND NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
+    set(TORCH_CUDA_ARCH_LIST "9.0")
+  endif()
   find_package(Torch REQUIRED)
   message(STATUS "LibTorch ${EMBER_TORCH_WHEEL_VERSION} from ${torch_prefix}")
   # TorchConfig adds its flags to the imported target; the CXX flags carry the ABI define.
@@ -81,3 +86,9 @@ if(EMBER_WITH_TORCH)
     endif()
   endif()
 endif()
+
+# Build features visible to every translation unit (for `ember --version` and backend selection).
+add_compile_definitions(
+  EMBER_HAVE_MPI=$<BOOL:${EMBER_HAVE_MPI}>
+  EMBER_HAVE_NCCL=$<BOOL:${EMBER_HAVE_NCCL}>
+  EMBER_HAVE_CUDA=$<BOOL:${EMBER_HAVE_CUDA}>)

@@ -33,3 +33,18 @@ function(ember_add_mpi_test)
   set_tests_properties(${T_NAME} PROPERTIES LABELS mpi TIMEOUT ${T_TIMEOUT}
     ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
 endfunction()
+
+# ember_add_script_test(NAME name LABEL label COMMAND cmd args... [TIMEOUT s])
+# A test run by a script (bash or the venv's Python). The environment names the binary and the
+# interpreter: EMBER_BIN (build/bin/ember), EMBER_PYTHON, EMBER_SOURCE_DIR, EMBER_BINARY_DIR,
+# EMBER_TEST_TMP (a scratch directory unique to the test).
+function(ember_add_script_test)
+  cmake_parse_arguments(T "" "NAME;LABEL;TIMEOUT" "COMMAND" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set(scratch ${CMAKE_BINARY_DIR}/test-scratch/${T_NAME})
+  add_test(NAME ${T_NAME} COMMAND ${T_COMMAND} WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
+    ENVIRONMENT "EMBER_BIN=${CMAKE_BINARY_DIR}/bin/ember;EMBER_PYTHON=${EMBER_PYTHON};EMBER_SOURCE_DIR=${CMAKE_SOURCE_DIR};EMBER_BINARY_DIR=${CMAKE_BINARY_DIR};EMBER_TEST_TMP=${scratch};OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;PYTHONDONTWRITEBYTECODE=1")
+endfunction()

@@ -1,0 +1,12 @@
+// The one place where `ember` subcommands are registered. Only subcommands that work are listed.
+#include "apps/command.h"
+
+namespace ember::apps {
+
+void register_commands(CLI::App& app) {
+  register_pretrain(app);
+  register_config(app);
+  register_version(app);
+}
+
+}  // namespace ember::apps

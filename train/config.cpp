@@ -1,0 +1,160 @@
+// Schemas of the experiment config sections (see config.h). Each key's doc line here is what
+// docs/configs.md and `--print-config` users read; keep it precise.
+#include "train/config.h"
+
+#include <fmt/format.h>
+
+namespace ember::train {
+
+using config::Schema;
+
+void describe_run(Schema& s, RunConfig& c) {
+  s.section("run", "Where a run writes: resolved `config.yaml`, `metrics.jsonl`, TensorBoard events, `checkpoints/`.");
+  s.add("run.dir", c.dir, "Run directory (created if missing).");
+}
+
+void describe_train(Schema& s, TrainConfig& c) {
+  s.section("train", "The optimisation loop shared by every recipe.");
+  s.add("train.steps", c.steps, "Optimizer steps to run in total (a resumed run continues up to this step).").min(1);
+  s.add("train.seed", c.seed, "Seed for initialisation, data order and sampling.").min(0);
+  s.add("train.batch_size", c.batch_size,
+        "Global batch: sequences per optimizer step across all data-parallel ranks and accumulation steps.").min(1);
+  s.add("train.micro_batch_size", c.micro_batch_size,
+        "Sequences per rank per forward pass; 0 means batch_size / dp (no accumulation).").min(0);
+  s.add("train.seq_len", c.seq_len, "Tokens per training sequence.").min(1);
+  s.add("train.grad_clip", c.grad_clip, "Clip the global gradient norm to this value; 0 disables clipping.").min(0);
+  s.add("train.log_interval", c.log_interval, "Log metrics every N steps (and at the first and last step).").min(1);
+  s.add("train.eval_interval", c.eval_interval, "Validation loss every N steps; 0 evaluates only at the end.").min(0);
+  s.add("train.eval_batches", c.eval_batches, "Validation batches per evaluation.").min(1);
+  s.add("train.device", c.device, "Where to train: auto picks cuda when available.").choices({"auto", "cpu", "cuda"});
+  s.add("train.dtype", c.dtype, "Compute precision: auto is bf16 autocast on CUDA and fp32 on CPU.")
+      .choices({"auto", "fp32", "bf16"});
+  s.add("train.threads", c.threads, "CPU threads per rank; 0 means cores / local ranks.").min(0);
+  s.add("train.max_bad_steps", c.max_bad_steps,
+        "Stop after this many consecutive steps with a non-finite loss or gradient (each is skipped).").min(1);
+}
+
+void describe_optim(Schema& s, OptimConfig& c) {
+  s.section("optim", "AdamW and the learning-rate schedule.");
+  s.add("optim.lr", c.lr, "Peak learning rate.").min(0);
+  s.add("optim.min_lr_ratio", c.min_lr_ratio, "Final learning rate as a fraction of the peak (cosine, wsd).")
+      .min(0).max(1);
+  s.add("optim.weight_decay", c.weight_decay, "Decoupled weight decay on matrices (not norms or biases).").min(0);
+  s.add("optim.beta1", c.beta1, "AdamW beta1.").min(0).max(0.999999);
+  s.add("optim.beta2", c.beta2, "AdamW beta2.").min(0).max(0.999999999);
+  s.add("optim.eps", c.eps, "AdamW epsilon.").min(0);
+  s.add("optim.schedule", c.schedule, "Learning-rate schedule after warmup.").choices({"constant", "cosine", "wsd"});
+  s.add("optim.warmup_steps", c.warmup_steps, "Linear warmup steps from 0 to the peak.").min(0);
+  s.add("optim.decay_fraction", c.decay_fraction, "wsd: fraction of the steps spent in the final decay.")
+      .min(0).max(1);
+  s.add("optim.decay_embeddings", c.decay_embeddings, "Apply weight decay to embeddings too.");
+  s.add("optim.fused", c.fused, "Use the fused AdamW kernel (same maths, fewer passes).");
+}
+
+void describe_checkpoint(Schema& s, CheckpointConfig& c) {
+  s.section("checkpoint", "Crash-safe checkpoints under `run.dir/checkpoints/`.");
+  s.add("checkpoint.interval", c.interval, "Save every N steps; 0 saves only at the end.").min(0);
+  s.add("checkpoint.keep", c.keep, "Keep the newest N checkpoints.").min(1);
+  s.add("checkpoint.resume", c.resume,
+        "`auto`: newest complete checkpoint in run.dir (if any); `none`: start fresh; or a checkpoint / run directory.");
+  s.add("checkpoint.on_corrupt", c.on_corrupt,
+        "When the newest checkpoint fails its checksums under resume=auto: use the previous one, or stop.")
+      .choices({"fallback", "stop"});
+}
+
+void describe_parallel(Schema& s, ParallelConfig& c) {
+  s.section("parallel", "Process layout: world = dp x tp ranks (under mpirun or srun).");
+  s.add("parallel.dp", c.dp, "Data-parallel ranks; 0 derives world_size / tp.").min(0);
+  s.add("parallel.tp", c.tp, "Tensor-parallel ranks (contiguous, same node).").min(1);
+  s.add("parallel.zero", c.zero, "ZeRO stage: 0 replicates optimizer state, 1 shards it over dp.").min(0).max(1);
+  s.add("parallel.timeout_s", c.timeout_s, "A collective that takes longer ends the job with an error.").min(1);
+  s.add("parallel.bucket_mb", c.bucket_mb, "Gradient all-reduce bucket size in MiB.").min(0.001);
+}
+
+void describe_metrics(Schema& s, MetricsConfig& c) {
+  s.section("metrics", "What every logged step reports.");
+  s.add("metrics.peak_flops", c.peak_flops,
+        "Peak FLOP/s per rank for MFU; 0 measures it at start with a large GEMM on the same device.").min(0);
+  s.add("metrics.tensorboard", c.tensorboard, "Also write TensorBoard event files in run.dir.");
+}
+
+void describe_model(Schema& s, model::ModelConfig& c) {
+  s.section("model", "Decoder architecture (Llama / Qwen2 / Qwen3 family). Presets live in `configs/model/`.");
+  s.add("model.vocab_size", c.vocab_size, "Embedding rows; at least the tokenizer's vocabulary.").min(1);
+  s.add("model.d_model", c.d_model, "Residual stream width.").min(1);
+  s.add("model.n_layers", c.n_layers, "Decoder blocks.").min(1);
+  s.add("model.n_heads", c.n_heads, "Query heads.").min(1);
+  s.add("model.n_kv_heads", c.n_kv_heads, "Key/value heads; fewer than n_heads is grouped-query attention.").min(1);
+  s.add("model.head_dim", c.head_dim, "Per-head width; 0 means d_model / n_heads.").min(0);
+  s.add("model.ffn_hidden", c.ffn_hidden, "SwiGLU hidden width.").min(1);
+  s.add("model.max_seq_len", c.max_seq_len, "Longest sequence the model handles (RoPE tables, KV cache).").min(1);
+  s.add("model.rope_theta", c.rope_theta, "RoPE base frequency.").min(1);
+  s.add("model.norm_eps", c.norm_eps, "RMSNorm epsilon.").min(0);
+  s.add("model.qk_norm", c.qk_norm, "RMSNorm on queries and keys per head (Qwen3).");
+  s.add("model.attn_bias", c.attn_bias, "Bias on the q, k, v projections (Qwen2).");
+  s.add("model.tie_embeddings", c.tie_embeddings, "The LM head shares the embedding matrix.");
+  s.add("model.init_std", c.init_std, "Std of the normal init; output projections use std / sqrt(2 n_layers).").min(0);
+  s.add_check([&c]() -> std::optional<std::string> {
+    if (c.n_heads % c.n_kv_heads != 0) {
+      return fmt::format("model.n_heads ({}) must be a multiple of model.n_kv_heads ({})", c.n_heads, c.n_kv_heads);
+    }
+    if (c.head_dim == 0 && c.d_model % c.n_heads != 0) {
+      return fmt::format("model.d_model ({}) must be divisible by model.n_heads ({}) when model.head_dim is 0",
+                         c.d_model, c.n_heads);
+    }
+    if (c.resolved_head_dim() % 2 != 0) {
+      return fmt::format("the head dimension ({}) must be even for RoPE", c.resolved_head_dim());
+    }
+    return std::nullopt;
+  });
+}
+
+void describe_data(Schema& s, DataConfig& c) {
+  s.section("data", "Training data: HDF5 token stores written by `ember data prepare`.");
+  s.add("data.tokenizer", c.tokenizer, "tokenizer.json the stores were made with (checked by hash).");
+  s.add("data.train", c.train, "HDF5 token stores to train on (a weighted mixture).");
+  s.add("data.weights", c.weights, "Mixture weight per store in data.train; empty means proportional to size.");
+  s.add("data.val_fraction", c.val_fraction, "Fraction of documents held out for validation (by hash).")
+      .min(0).max(0.5);
+  s.add("data.mask_documents", c.mask_documents, "Mask attention across document boundaries in packed sequences.");
+  s.add("data.prefetch", c.prefetch, "Batches prepared ahead by the background loader thread.").min(1);
+  s.add_check([&c]() -> std::optional<std::string> {
+    if (!c.weights.empty() && c.weights.size() != c.train.size()) {
+      return fmt::format("data.weights has {} entries but data.train has {}", c.weights.size(), c.train.size());
+    }
+    for (double w : c.weights) {
+      if (!(w >= 0)) return std::string("data.weights must be non-negative");
+    }
+    return std::nullopt;
+  });
+}
+
+void describe_pretrain(Schema& s, PretrainConfig& c) {
+  describe_run(s, c.run);
+  describe_train(s, c.train);
+  describe_optim(s, c.optim);
+  describe_checkpoint(s, c.checkpoint);
+  describe_parallel(s, c.parallel);
+  describe_metrics(s, c.metrics);
+  describe_model(s, c.model);
+  describe_data(s, c.data);
+  s.add_check([&c]() -> std::optional<std::string> {
+    if (c.train.seq_len > c.model.max_seq_len) {
+      return fmt::format("train.seq_len ({}) exceeds model.max_seq_len ({})", c.train.seq_len, c.model.max_seq_len);
+    }
+    return std::nullopt;
+  });
+}
+
+}  // namespace ember::train
+
+namespace ember::train {
+
+std::string config_reference_markdown() {
+  PretrainConfig pretrain;
+  config::Schema schema;
+  describe_pretrain(schema, pretrain);
+  return schema.to_markdown("Config reference");
+}
+
+}  // namespace ember::train

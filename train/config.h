@@ -1,0 +1,109 @@
+// Experiment configs: the typed structs every recipe reads, and their schema (keys, types,
+// defaults, docs, checks). `describe_*` binds a struct to a config::Schema; recipes combine the
+// sections they use. docs/configs.md is generated from these schemas (`ember config docs`).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/config/schema.h"
+#include "model/model_config.h"
+
+namespace ember::train {
+
+struct RunConfig {
+  std::string dir = "runs/default";  ///< run directory: config.yaml, metrics.jsonl, checkpoints/
+};
+
+struct TrainConfig {
+  int64_t steps = 100;
+  int64_t seed = 1234;
+  int64_t batch_size = 16;        ///< global: sequences per optimizer step over all dp ranks
+  int64_t micro_batch_size = 0;   ///< per rank per forward; 0 = batch_size / dp (no accumulation)
+  int64_t seq_len = 256;
+  double grad_clip = 1.0;
+  int64_t log_interval = 10;
+  int64_t eval_interval = 0;
+  int64_t eval_batches = 4;
+  std::string device = "auto";
+  std::string dtype = "auto";
+  int64_t threads = 0;
+  int64_t max_bad_steps = 5;
+};
+
+struct OptimConfig {
+  double lr = 3e-4;
+  double min_lr_ratio = 0.1;
+  double weight_decay = 0.1;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  std::string schedule = "cosine";
+  int64_t warmup_steps = 0;
+  double decay_fraction = 0.2;
+  bool decay_embeddings = false;
+  bool fused = true;
+};
+
+struct CheckpointConfig {
+  int64_t interval = 0;
+  int64_t keep = 3;
+  std::string resume = "auto";
+  std::string on_corrupt = "fallback";
+};
+
+struct ParallelConfig {
+  int64_t dp = 0;
+  int64_t tp = 1;
+  int64_t zero = 0;
+  double timeout_s = 300;
+  double bucket_mb = 25;
+};
+
+struct MetricsConfig {
+  double peak_flops = 0;
+  bool tensorboard = true;
+};
+
+struct DataConfig {
+  std::string tokenizer;
+  std::vector<std::string> train;
+  std::vector<double> weights;
+  double val_fraction = 0.01;
+  bool mask_documents = true;
+  int64_t prefetch = 4;
+};
+
+/// Everything `ember pretrain` reads.
+struct PretrainConfig {
+  RunConfig run;
+  TrainConfig train;
+  OptimConfig optim;
+  CheckpointConfig checkpoint;
+  ParallelConfig parallel;
+  MetricsConfig metrics;
+  model::ModelConfig model;
+  DataConfig data;
+};
+
+void describe_run(config::Schema& schema, RunConfig& c);
+void describe_train(config::Schema& schema, TrainConfig& c);
+void describe_optim(config::Schema& schema, OptimConfig& c);
+void describe_checkpoint(config::Schema& schema, CheckpointConfig& c);
+void describe_parallel(config::Schema& schema, ParallelConfig& c);
+void describe_metrics(config::Schema& schema, MetricsConfig& c);
+void describe_model(config::Schema& schema, model::ModelConfig& c);
+void describe_data(config::Schema& schema, DataConfig& c);
+
+/// The full pretraining schema bound to `c`.
+void describe_pretrain(config::Schema& schema, PretrainConfig& c);
+
+}  // namespace ember::train
+
+namespace ember::train {
+
+/// Markdown reference of every recipe's keys: the contents of docs/configs.md.
+std::string config_reference_markdown();
+
+}  // namespace ember::train
