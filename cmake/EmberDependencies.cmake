@@ -6,6 +6,22 @@ find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
+
+# The torch wheel ships its own fmt headers (a newer major version) in the same include directory
+# as ATen; the system spdlog is built against the system fmt. A shim directory that holds only the
+# system fmt and spdlog headers, searched before everything else, makes every translation unit use
+# the fmt that libfmt.so and libspdlog.so were built with (torch's headers we use do not include fmt).
+get_target_property(fmt_include_dirs fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
+find_path(EMBER_SYSTEM_FMT_DIR fmt/format.h HINTS ${fmt_include_dirs} NO_DEFAULT_PATH)
+if(NOT EMBER_SYSTEM_FMT_DIR)
+  find_path(EMBER_SYSTEM_FMT_DIR fmt/format.h PATHS /usr/include)
+endif()
+find_path(EMBER_SYSTEM_SPDLOG_DIR spdlog/spdlog.h PATHS /usr/include)
+set(EMBER_INCLUDE_SHIM ${CMAKE_BINARY_DIR}/include-shim)
+file(MAKE_DIRECTORY ${EMBER_INCLUDE_SHIM})
+file(CREATE_LINK ${EMBER_SYSTEM_FMT_DIR}/fmt ${EMBER_INCLUDE_SHIM}/fmt SYMBOLIC)
+file(CREATE_LINK ${EMBER_SYSTEM_SPDLOG_DIR}/spdlog ${EMBER_INCLUDE_SHIM}/spdlog SYMBOLIC)
+include_directories(BEFORE SYSTEM ${EMBER_INCLUDE_SHIM})
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)

@@ -11,6 +11,9 @@ function(ember_add_gtest)
   if(NOT T_LABEL)
     set(T_LABEL unit)
   endif()
+  if(NOT T_SOURCES)
+    return()  # a folder whose tests are not written yet
+  endif()
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main ember_warnings)
   target_compile_definitions(${T_NAME} PRIVATE

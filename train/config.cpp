@@ -45,6 +45,9 @@ void describe_optim(Schema& s, OptimConfig& c) {
   s.add("optim.eps", c.eps, "AdamW epsilon.").min(0);
   s.add("optim.schedule", c.schedule, "Learning-rate schedule after warmup.").choices({"constant", "cosine", "wsd"});
   s.add("optim.warmup_steps", c.warmup_steps, "Linear warmup steps from 0 to the peak.").min(0);
+  s.add("optim.schedule_steps", c.schedule_steps,
+        "Steps the schedule spans; 0 means train.steps. Set it when a run will be stopped early and extended.")
+      .min(0);
   s.add("optim.decay_fraction", c.decay_fraction, "wsd: fraction of the steps spent in the final decay.")
       .min(0).max(1);
   s.add("optim.decay_embeddings", c.decay_embeddings, "Apply weight decay to embeddings too.");

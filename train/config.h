@@ -41,6 +41,7 @@ struct OptimConfig {
   double eps = 1e-8;
   std::string schedule = "cosine";
   int64_t warmup_steps = 0;
+  int64_t schedule_steps = 0;
   double decay_fraction = 0.2;
   bool decay_embeddings = false;
   bool fused = true;
