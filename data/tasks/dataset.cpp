@@ -1,0 +1,26 @@
+// Single-task and mixed data sets (see dataset.h).
+#include "data/tasks/dataset.h"
+
+#include "core/error.h"
+#include "data/tasks/registry.h"
+
+namespace ember::data::tasks {
+
+std::vector<Example> generate_dataset(const DatasetSpec& spec) {
+  if (spec.count == 0) fail_usage("the number of examples to generate must be at least 1");
+  check_eval_percent(spec.eval_percent);
+  std::vector<const Task*> chosen =
+      spec.task == kAllTasks ? all_tasks() : std::vector<const Task*>{&find_task(spec.task)};
+  GenerateOptions options{.split = spec.split, .difficulty = spec.difficulty, .eval_percent = spec.eval_percent};
+  for (const Task* task : chosen) task->resolve_difficulty(options);  // reject bad input before any work
+
+  std::vector<Example> examples;
+  examples.reserve(spec.count);
+  for (size_t i = 0; i < spec.count; ++i) {
+    const Task& task = *chosen[i % chosen.size()];
+    examples.push_back(task.generate(spec.seed, i / chosen.size(), options));
+  }
+  return examples;
+}
+
+}  // namespace ember::data::tasks

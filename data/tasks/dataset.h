@@ -1,0 +1,34 @@
+// Whole data sets of reasoning examples: one task, or all of them mixed for the pretraining
+// corpus that the nano pipeline tokenizes (`ember data generate --task all`).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/tasks/problem.h"
+#include "data/tasks/split.h"
+
+namespace ember::data::tasks {
+
+/// The task name that selects every registered task.
+inline constexpr const char* kAllTasks = "all";
+
+struct DatasetSpec {
+  std::string task = kAllTasks;   ///< a registered task name, or "all"
+  size_t count = 0;               ///< examples to generate
+  uint64_t seed = 0;
+  Split split = Split::train;
+  std::optional<int> difficulty = std::nullopt;  ///< each task's default when unset
+  int eval_percent = kDefaultEvalPercent;
+};
+
+/// Examples 0..count-1 of the stream. For one task, example i is task.generate(seed, i). For
+/// "all", tasks take turns in registry order, and the k-th example of a task is that task's
+/// generate(seed, k): the mixed corpus holds exactly the first examples of the per-task streams.
+/// Throws ember::UsageError for an unknown task, a zero count, or a bad difficulty / eval percent.
+std::vector<Example> generate_dataset(const DatasetSpec& spec);
+
+}  // namespace ember::data::tasks
