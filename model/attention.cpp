@@ -1,0 +1,75 @@
+// Grouped-query attention and attention contexts (see attention.h).
+#include "model/attention.h"
+
+#include <ATen/ops/arange.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/scaled_dot_product_attention.h>
+#include <ATen/ops/where.h>
+#include <ATen/ops/zeros_like.h>
+
+namespace ember::model {
+
+AttentionContext AttentionContext::causal(int64_t batch, int64_t tokens, const c10::Device& device) {
+  auto positions = at::arange(tokens, at::TensorOptions().dtype(at::kLong).device(device));
+  return {positions.unsqueeze(0).expand({batch, tokens}), torch::Tensor()};
+}
+
+AttentionContext AttentionContext::packed(const torch::Tensor& doc_ids) {
+  TORCH_CHECK(doc_ids.dim() == 2, "doc_ids must be [B, T], got ", doc_ids.sizes());
+  const int64_t batch = doc_ids.size(0), tokens = doc_ids.size(1);
+  auto ids = doc_ids.to(at::kLong);
+  // A new document starts at t = 0 and wherever the id changes.
+  auto starts = at::ones_like(ids, ids.options().dtype(at::kBool));
+  if (tokens > 1) starts.narrow(1, 1, tokens - 1).copy_(ids.narrow(1, 1, tokens - 1) != ids.narrow(1, 0, tokens - 1));
+  if (!starts.narrow(1, 1, tokens - 1).any().item<bool>()) return causal(batch, tokens, doc_ids.device());
+
+  auto index = at::arange(tokens, ids.options()).unsqueeze(0).expand({batch, tokens});
+  auto document_start = std::get<0>(at::where(starts, index, at::zeros_like(index)).cummax(1));  // [B, T]
+  auto segment = starts.to(at::kLong).cumsum(1);                                               // [B, T]
+  auto same_document = segment.unsqueeze(2) == segment.unsqueeze(1);                           // [B, T, T]
+  auto causal_mask = at::ones({tokens, tokens}, starts.options()).tril();
+  return {index - document_start, (same_document & causal_mask).unsqueeze(1)};
+}
+
+AttentionImpl::AttentionImpl(const ModelConfig& config_) : config(config_) { reset(); }
+
+void AttentionImpl::reset() {
+  const int64_t d = config.resolved_head_dim();
+  auto linear = [](int64_t in, int64_t out, bool bias) {
+    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+  };
+  q_proj = register_module("q_proj", linear(config.d_model, config.n_heads * d, config.attn_bias));
+  k_proj = register_module("k_proj", linear(config.d_model, config.n_kv_heads * d, config.attn_bias));
+  v_proj = register_module("v_proj", linear(config.d_model, config.n_kv_heads * d, config.attn_bias));
+  o_proj = register_module("o_proj", linear(config.n_heads * d, config.d_model, false));
+  if (config.qk_norm) {
+    q_norm = register_module("q_norm", RMSNorm(RMSNormOptions(d, config.norm_eps)));
+    k_norm = register_module("k_norm", RMSNorm(RMSNormOptions(d, config.norm_eps)));
+  }
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                     const torch::Tensor& mask, KVCache* cache, int64_t layer) {
+  const int64_t batch = x.size(0), tokens = x.size(1), d = config.resolved_head_dim();
+  // Head counts follow the projection widths, so narrower (sharded) projections work unchanged.
+  auto heads = [&](const torch::Tensor& projected) { return projected.view({batch, tokens, -1, d}).transpose(1, 2); };
+  auto q = heads(q_proj->forward(x));
+  auto k = heads(k_proj->forward(x));
+  auto v = heads(v_proj->forward(x));
+  if (config.qk_norm) {
+    q = q_norm->forward(q);
+    k = k_norm->forward(k);
+  }
+  q = apply_rope(q, cos, sin);
+  k = apply_rope(k, cos, sin);
+  if (cache) {
+    TORCH_CHECK(mask.defined(), "attention over a KV cache needs an explicit mask");
+    std::tie(k, v) = cache->update(layer, k, v);
+  }
+  const bool grouped = q.size(1) != k.size(1);
+  auto out = at::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional(mask) : std::nullopt,
+                                              /*dropout_p=*/0.0, /*is_causal=*/!mask.defined(), std::nullopt, grouped);
+  return o_proj->forward(out.transpose(1, 2).reshape({batch, tokens, -1}));
+}
+
+}  // namespace ember::model

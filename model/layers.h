@@ -1,0 +1,57 @@
+// The small building blocks of a Llama / Qwen3 decoder block: RMSNorm, rotary position embedding
+// (RoPE) in the Hugging Face rotate_half layout, and the SwiGLU feed-forward network.
+//
+// Shapes: B batch, T query tokens, C = d_model, H heads, d = head_dim, F = ffn_hidden.
+#pragma once
+
+#include <utility>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include "model/model_config.h"
+
+namespace ember::model {
+
+struct RMSNormOptions {
+  RMSNormOptions(int64_t dim, double eps) : dim_(dim), eps_(eps) {}
+  TORCH_ARG(int64_t, dim);
+  TORCH_ARG(double, eps);
+};
+
+/// y = weight * x / sqrt(mean(x^2 over the last dim) + eps), computed in fp32 and cast back to
+/// the input dtype before the weight (as Hugging Face's LlamaRMSNorm). `weight` starts at 1.
+class RMSNormImpl : public torch::nn::Cloneable<RMSNormImpl> {
+ public:
+  explicit RMSNormImpl(RMSNormOptions options);
+  void reset() override;
+  torch::Tensor forward(const torch::Tensor& x);
+
+  RMSNormOptions options;
+  torch::Tensor weight;  ///< [dim]
+};
+TORCH_MODULE(RMSNorm);
+
+/// cos and sin tables for RoPE at the given positions: positions [B, T] int64 ->
+/// (cos, sin), each [B, 1, T, d] in `dtype`, with angle(p, i) = p * theta^(-2i/d) for i < d/2,
+/// repeated once (the rotate_half layout pairs dimension i with i + d/2).
+std::pair<torch::Tensor, torch::Tensor> rope_cos_sin(const torch::Tensor& positions, int64_t head_dim,
+                                                      double theta, c10::ScalarType dtype);
+
+/// x * cos + rotate_half(x) * sin with rotate_half([x1, x2]) = [-x2, x1]; x [B, H, T, d].
+torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+
+/// SwiGLU feed-forward: down_proj(silu(gate_proj(x)) * up_proj(x)), C -> F -> C, no biases.
+class MLPImpl : public torch::nn::Cloneable<MLPImpl> {
+ public:
+  explicit MLPImpl(const ModelConfig& config);
+  void reset() override;
+  torch::Tensor forward(const torch::Tensor& x);
+
+  ModelConfig config;
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(MLP);
+
+}  // namespace ember::model
