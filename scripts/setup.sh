@@ -15,7 +15,7 @@ APT_PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev
   libeigen3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libpcre2-dev libgtest-dev libgmock-dev
+  nlohmann-json3-dev libpcre2-dev libicu-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
 )
 PY_PACKAGES=(
