@@ -37,6 +37,8 @@ set(EMBER_HAVE_MPI OFF)
 if(EMBER_WITH_MPI)
   find_package(MPI REQUIRED COMPONENTS C)
   set(EMBER_HAVE_MPI ON)
+  # C bindings only: the deprecated C++ bindings would need libmpi_cxx.
+  add_compile_definitions(OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
   # The test driver uses the same mpiexec that CMake found.
   set(EMBER_MPIEXEC ${MPIEXEC_EXECUTABLE})
 endif()

@@ -1,12 +1,228 @@
-// The pretraining recipe (see pretrain.h).
+// The pretraining recipe (see pretrain.h): run directory, tokenizer and data, model, trainer,
+// resume, the step loop with logging, evaluation and checkpoints, and a final summary.
 #include "train/pretrain.h"
 
+#include <filesystem>
+
+#include <ATen/ops/from_blob.h>
+#include <ATen/core/Generator.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/GradMode.h>
+#include <fmt/format.h>
+
 #include "core/error.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "data/loader.h"
+#include "data/tokenizer/tokenizer.h"
+#include "model/flops.h"
+#include "model/loss.h"
+#include "model/transformer.h"
+#include "train/checkpoint.h"
+#include "train/metrics_log.h"
+#include "train/peak_flops.h"
+#include "train/progress.h"
+#include "train/runtime.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
 
 namespace ember::train {
+namespace {
+
+/// A loader batch as tensors on the training device.
+struct BatchTensors {
+  at::Tensor inputs, targets, doc_ids;  // [B, T] int64; doc_ids undefined without document masking
+};
+
+at::Tensor to_device_long(const std::vector<int32_t>& values, int64_t rows, int64_t cols, const c10::Device& device) {
+  auto host = at::from_blob(const_cast<int32_t*>(values.data()), {rows, cols}, at::TensorOptions().dtype(at::kInt));
+  return host.to(device, at::kLong);  // copies, so the batch may be released afterwards
+}
+
+BatchTensors to_tensors(const data::Batch& batch, const c10::Device& device, bool mask_documents) {
+  BatchTensors t;
+  t.inputs = to_device_long(batch.inputs, batch.batch, batch.seq_len, device);
+  t.targets = to_device_long(batch.targets, batch.batch, batch.seq_len, device);
+  if (mask_documents) t.doc_ids = to_device_long(batch.segment_ids, batch.batch, batch.seq_len, device);
+  return t;
+}
+
+/// The data-parallel layout of the global batch (one process until distributed training lands).
+struct BatchLayout {
+  int64_t micro_batch = 0;
+  int64_t accumulation = 0;
+};
+
+BatchLayout batch_layout(const TrainConfig& train, int64_t dp) {
+  BatchLayout layout;
+  layout.micro_batch = train.micro_batch_size > 0 ? train.micro_batch_size : train.batch_size / dp;
+  if (layout.micro_batch <= 0 || train.batch_size % (layout.micro_batch * dp) != 0) {
+    fail_usage("train.batch_size ({}) must be a multiple of train.micro_batch_size ({}) x dp ({})", train.batch_size,
+               layout.micro_batch, dp);
+  }
+  layout.accumulation = train.batch_size / (layout.micro_batch * dp);
+  return layout;
+}
+
+double evaluate(model::Transformer& model, data::Loader& loader, const TrainConfig& train, const Runtime& runtime,
+                bool mask_documents) {
+  c10::NoGradGuard no_grad;
+  AutocastScope autocast(runtime.bf16_autocast);
+  model->eval();
+  loader.reset_val();
+  double loss_sum = 0;
+  int64_t tokens = 0;
+  for (int64_t i = 0; i < train.eval_batches; ++i) {
+    auto batch = to_tensors(loader.next_val(), runtime.device, mask_documents);
+    auto logits = model->forward(batch.inputs, batch.doc_ids);
+    loss_sum += model::cross_entropy_sum(logits, batch.targets).item<double>();
+    tokens += batch.targets.numel();
+  }
+  model->train();
+  return loss_sum / double(tokens);
+}
+
+at::Tensor cpu_rng_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
+
+void restore_cpu_rng_state(const at::Tensor& state) {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  generator.set_state(state);
+}
+
+}  // namespace
 
 void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml) {
-  fail("pretraining is being assembled");
+  const int64_t dp = 1;
+  const auto run_dir = fs::path(config.run.dir);
+  const auto runtime = setup_runtime(config.train);
+  const auto layout = batch_layout(config.train, dp);
+  const int64_t schedule_steps = config.optim.schedule_steps > 0 ? config.optim.schedule_steps : config.train.steps;
+  if (config.data.train.empty()) fail_usage("data.train is empty: list the HDF5 token stores to train on");
+  if (config.data.tokenizer.empty()) fail_usage("data.tokenizer is empty: name the tokenizer.json of the stores");
+
+  auto tokenizer = data::Tokenizer::load(config.data.tokenizer);
+  if (tokenizer.vocab_size() > config.model.vocab_size) {
+    fail_usage("model.vocab_size ({}) is smaller than the vocabulary of '{}' ({})", config.model.vocab_size,
+               config.data.tokenizer, tokenizer.vocab_size());
+  }
+  data::LoaderOptions loader_options;
+  loader_options.files = config.data.train;
+  loader_options.weights = config.data.weights;
+  loader_options.seq_len = config.train.seq_len;
+  loader_options.micro_batch = layout.micro_batch;
+  loader_options.seed = uint64_t(config.train.seed);
+  loader_options.val_fraction = config.data.val_fraction;
+  loader_options.prefetch = int(config.data.prefetch);
+  loader_options.tokenizer_sha256 = tokenizer.sha256();
+  data::Loader loader(loader_options);
+  if (loader.vocab_size() > config.model.vocab_size) {
+    fail_usage("model.vocab_size ({}) is smaller than the token stores' vocabulary ({})", config.model.vocab_size,
+               loader.vocab_size());
+  }
+
+  make_directories(run_dir);
+  write_file_atomic(run_dir / "config.yaml", resolved_yaml);
+
+  at::manual_seed(uint64_t(config.train.seed));
+  model::Transformer model(config.model);
+  model->to(runtime.device);
+  Trainer trainer(model.ptr(), config.optim, config.train, schedule_steps);
+
+  const double flops_per_token = model::training_flops_per_token(config.model, config.train.seq_len);
+  log::info("model: {:.3f}M parameters ({:.3f}M non-embedding), {:.3g} training FLOPs per token",
+            double(model::count_parameters(config.model)) / 1e6,
+            double(model::count_non_embedding_parameters(config.model)) / 1e6, flops_per_token);
+  log::info("batch: {} sequences x {} tokens = micro batch {} x accumulation {} x dp {}", config.train.batch_size,
+            config.train.seq_len, layout.micro_batch, layout.accumulation, dp);
+
+  int64_t tokens_seen = 0;
+  double flops_total = 0;
+  if (auto resume = find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
+    auto checkpoint = load_checkpoint(*resume);
+    trainer.load(checkpoint.model, checkpoint.optimizer, checkpoint.step);
+    loader.restore(checkpoint.state.at("loader"));
+    tokens_seen = checkpoint.state.value("tokens_seen", int64_t(0));
+    flops_total = checkpoint.state.value("flops_total", 0.0);
+    if (auto it = checkpoint.optimizer.find("rng.cpu"); it != checkpoint.optimizer.end()) restore_cpu_rng_state(it->second);
+    log::info("resumed from {} at step {}", resume->string(), checkpoint.step);
+  }
+  if (trainer.steps_done() >= config.train.steps) {
+    log::info("nothing to do: the run is already at step {} of {}", trainer.steps_done(), config.train.steps);
+    return;
+  }
+
+  auto peak = peak_flops(runtime.device, runtime.bf16_autocast, config.metrics.peak_flops);
+  log::info("peak for MFU: {:.3g} FLOP/s ({})", peak.flops_per_s, peak.how);
+  MetricsLog metrics(run_dir, config.metrics.tensorboard);
+  metrics.truncate_from(trainer.steps_done() + 1);
+  CheckpointWriter checkpoints(run_dir, config.checkpoint.keep);
+  auto save_checkpoint = [&] {
+    Checkpoint checkpoint;
+    checkpoint.step = trainer.steps_done();
+    checkpoint.model = trainer.parameters();
+    checkpoint.optimizer = trainer.optimizer_state();
+    checkpoint.optimizer["rng.cpu"] = cpu_rng_state();
+    checkpoint.state = {{"loader", loader.state()}, {"tokens_seen", tokens_seen}, {"flops_total", flops_total},
+                        {"bad_steps_total", trainer.bad_steps_total()}};
+    checkpoint.config_yaml = resolved_yaml;
+    auto dir = checkpoints.save(checkpoint);
+    log::info("checkpoint: {}", dir.string());
+  };
+
+  const int64_t tokens_per_step = config.train.batch_size * config.train.seq_len;
+  const bool mask_documents = config.data.mask_documents;
+  Progress progress(config.train.steps, flops_per_token, peak.flops_per_s);
+  progress.start(trainer.steps_done());
+  double last_loss = 0, last_val_loss = -1;
+  model->train();
+  while (trainer.steps_done() < config.train.steps) {
+    std::vector<BatchTensors> micro_batches;
+    for (int64_t m = 0; m < layout.accumulation; ++m) {
+      micro_batches.push_back(to_tensors(loader.next_train(), runtime.device, mask_documents));
+    }
+    const double global_tokens = double(tokens_per_step);
+    auto result = trainer.step(layout.accumulation, [&](int64_t m) {
+      AutocastScope autocast(runtime.bf16_autocast);
+      const auto& batch = micro_batches[size_t(m)];
+      auto logits = model->forward(batch.inputs, batch.doc_ids);
+      return model::cross_entropy_sum(logits, batch.targets) / global_tokens;
+    });
+    if (result.skipped) continue;
+    const int64_t step = trainer.steps_done();
+    tokens_seen += tokens_per_step;
+    flops_total += flops_per_token * double(tokens_per_step);
+    progress.add_tokens(tokens_per_step);
+    last_loss = result.loss;
+
+    std::vector<std::pair<std::string, double>> scalars;
+    const bool eval_now = (config.train.eval_interval > 0 && step % config.train.eval_interval == 0) ||
+                          step == config.train.steps;
+    if (eval_now && config.data.val_fraction > 0) {
+      last_val_loss = evaluate(model, loader, config.train, runtime, mask_documents);
+      scalars.emplace_back("val_loss", last_val_loss);
+      log::info("step {}: validation loss {:.4f}", step, last_val_loss);
+    }
+    if (step % config.train.log_interval == 0 || step == config.train.steps || step == 1 || !scalars.empty()) {
+      auto rates = progress.mark(step);
+      scalars.insert(scalars.begin(), {{"loss", result.loss},
+                                       {"lr", result.lr},
+                                       {"grad_norm", result.grad_norm},
+                                       {"tokens_per_s", rates.tokens_per_s},
+                                       {"mfu", rates.mfu},
+                                       {"flops_total", flops_total},
+                                       {"tokens", double(tokens_seen)}});
+      metrics.log(step, scalars);
+      log::info("{}", progress.line(step, result.loss, result.lr, rates));
+    }
+    if ((config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps) {
+      save_checkpoint();
+    }
+  }
+  metrics.flush();
+  log::info("done: {} steps, final loss {:.4f}{}, {:.3g} FLOPs, {} in this process", trainer.steps_done(), last_loss,
+            last_val_loss >= 0 ? fmt::format(", validation loss {:.4f}", last_val_loss) : std::string(),
+            flops_total, format_duration(progress.elapsed_s()));
 }
 
 }  // namespace ember::train

@@ -1,0 +1,44 @@
+// Device, threads and autocast (see runtime.h).
+#include "train/runtime.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+
+#include "core/error.h"
+
+namespace ember::train {
+
+Runtime setup_runtime(const TrainConfig& train, int local_ranks) {
+  Runtime runtime;
+  bool cuda = at::hasCUDA();
+  if (train.device == "cuda" && !cuda) fail_usage("train.device=cuda but no usable CUDA GPU was found");
+  runtime.device = (train.device == "cuda" || (train.device == "auto" && cuda)) ? c10::Device(c10::kCUDA)
+                                                                               : c10::Device(c10::kCPU);
+  if (train.dtype == "bf16" && !runtime.device.is_cuda()) {
+    fail_usage("train.dtype=bf16 needs train.device=cuda (CPU training runs in fp32)");
+  }
+  runtime.bf16_autocast = runtime.device.is_cuda() && train.dtype != "fp32";
+  int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  runtime.threads = train.threads > 0 ? int(train.threads) : std::max(1, cores / std::max(1, local_ranks));
+  at::set_num_threads(runtime.threads);
+  return runtime;
+}
+
+AutocastScope::AutocastScope(bool enabled) : enabled_(enabled) {
+  if (!enabled_) return;
+  previous_ = at::autocast::is_autocast_enabled(at::kCUDA);
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
+  at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+}
+
+AutocastScope::~AutocastScope() {
+  if (!enabled_) return;
+  at::autocast::set_autocast_enabled(at::kCUDA, previous_);
+  if (!previous_) at::autocast::clear_cache();
+}
+
+}  // namespace ember::train

@@ -1,0 +1,35 @@
+// Where and how a recipe computes: device choice, CPU threads, and bf16 autocast on CUDA.
+#pragma once
+
+#include <optional>
+
+#include <c10/core/Device.h>
+
+#include "train/config.h"
+
+namespace ember::train {
+
+struct Runtime {
+  c10::Device device{c10::kCPU};
+  bool bf16_autocast = false;  ///< bf16 autocast (CUDA); fp32 otherwise
+  int threads = 1;
+};
+
+/// Resolves train.device / train.dtype / train.threads (0 = cores / local ranks) and applies the
+/// thread count. Throws UsageError for cuda without a usable GPU or bf16 on CPU.
+Runtime setup_runtime(const TrainConfig& train, int local_ranks = 1);
+
+/// Turns bf16 autocast on for CUDA in a scope (no-op when `enabled` is false).
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enabled);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_;
+  bool previous_ = false;
+};
+
+}  // namespace ember::train
