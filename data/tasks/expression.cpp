@@ -30,7 +30,14 @@ class Parser {
       return result;
     }
     int64_t value = expression(0);
-    if (error_.empty() && !at_end()) fail_at(fmt::format("unexpected '{}'", text_[pos_]));
+    if (error_.empty() && !at_end()) {
+      size_t length = 0;
+      if (text_[pos_] == '(' || text_[pos_] == ')' || std::isdigit(static_cast<unsigned char>(text_[pos_])) ||
+          peek_operator(&length) != 0)
+        fail_at(fmt::format("unexpected '{}'", text_[pos_]));
+      else
+        fail_disallowed();
+    }
     result.value = value;
     result.error = error_;
     return result;
@@ -47,7 +54,16 @@ class Parser {
     if (error_.empty()) error_ = fmt::format("{} at position {}", message, pos_);
   }
 
-  /// The operator at the cursor ('+', '-', '*', '/', with '×' and '÷' mapped), or 0.
+  /// Reports the character at the cursor as outside the grammar.
+  void fail_disallowed() {
+    unsigned char c = static_cast<unsigned char>(text_[pos_]);
+    if (std::isprint(c))
+      fail_at(fmt::format("character '{}' is not allowed", static_cast<char>(c)));
+    else
+      fail_at(fmt::format("byte 0x{:02x} is not allowed", c));
+  }
+
+  /// The operator at the cursor ('+', '-', '*', '/', with '×', '÷' and '−' mapped), or 0.
   char peek_operator(size_t* length) const {
     if (at_end()) return 0;
     char c = text_[pos_];
@@ -63,6 +79,10 @@ class Parser {
     if (rest.starts_with("\xC3\xB7")) {
       *length = 2;
       return '/';
+    }
+    if (rest.starts_with("\xE2\x88\x92")) {  // U+2212 minus sign
+      *length = 3;
+      return '-';
     }
     return 0;
   }
@@ -134,13 +154,10 @@ class Parser {
     }
     if (std::isdigit(static_cast<unsigned char>(c))) return number();
     size_t length = 0;
-    if (peek_operator(&length) != 0) {
+    if (peek_operator(&length) != 0)
       fail_at(fmt::format("operator '{}' where a number or '(' is expected", text_.substr(pos_, length)));
-    } else if (std::isprint(static_cast<unsigned char>(c))) {
-      fail_at(fmt::format("character '{}' is not allowed", c));
-    } else {
-      fail_at(fmt::format("byte 0x{:02x} is not allowed", static_cast<unsigned char>(c)));
-    }
+    else
+      fail_disallowed();
     return 0;
   }
 

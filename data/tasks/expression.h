@@ -6,7 +6,7 @@
 //   factor     := NUMBER | '(' expression ')'
 //
 // NUMBER is a decimal integer without leading zeros ("07" is rejected: it would smuggle a 7);
-// '×' and '÷' are read as '*' and '/'; spaces and tabs are ignored. There is no unary minus or
+// '×', '÷' and '−' (U+2212) are read as '*', '/' and '-'; spaces and tabs are ignored. There is no unary minus or
 // plus, no decimal point, no exponent, no variables or function calls: any other character is an
 // error. Evaluation is exact integer arithmetic: division by zero, a division with a remainder and
 // 64-bit overflow are errors. Length (256 bytes) and nesting (32 levels) are capped.
