@@ -37,7 +37,7 @@ AttentionImpl::AttentionImpl(const ModelConfig& config_) : config(config_) { res
 void AttentionImpl::reset() {
   const int64_t d = config.resolved_head_dim();
   auto linear = [](int64_t in, int64_t out, bool bias) {
-    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+    return Projection(torch::nn::LinearOptions(in, out).bias(bias));
   };
   q_proj = register_module("q_proj", linear(config.d_model, config.n_heads * d, config.attn_bias));
   k_proj = register_module("k_proj", linear(config.d_model, config.n_kv_heads * d, config.attn_bias));

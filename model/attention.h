@@ -45,7 +45,7 @@ class AttentionImpl : public torch::nn::Cloneable<AttentionImpl> {
                         const torch::Tensor& mask, KVCache* cache = nullptr, int64_t layer = 0);
 
   ModelConfig config;
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  Projection q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};  ///< per-head RMSNorm over d (only with config.qk_norm)
 };
 TORCH_MODULE(Attention);

@@ -3,12 +3,15 @@
 
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/matmul.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/pow.h>
 #include <ATen/ops/rsqrt.h>
 #include <ATen/ops/silu.h>
 
 namespace ember::model {
+
+torch::Tensor TokenEmbeddingImpl::attend(const torch::Tensor& hidden) { return at::matmul(hidden, weight.t()); }
 
 RMSNormImpl::RMSNormImpl(RMSNormOptions options_) : options(std::move(options_)) { reset(); }
 
@@ -39,7 +42,7 @@ torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const
 MLPImpl::MLPImpl(const ModelConfig& config_) : config(config_) { reset(); }
 
 void MLPImpl::reset() {
-  auto linear = [](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
+  auto linear = [](int64_t in, int64_t out) { return Projection(torch::nn::LinearOptions(in, out).bias(false)); };
   gate_proj = register_module("gate_proj", linear(config.d_model, config.ffn_hidden));
   up_proj = register_module("up_proj", linear(config.d_model, config.ffn_hidden));
   down_proj = register_module("down_proj", linear(config.ffn_hidden, config.d_model));

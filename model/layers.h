@@ -7,12 +7,33 @@
 #include <utility>
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
 #include "model/model_config.h"
 
 namespace ember::model {
+
+/// y = x W^T (+ b): torch::nn::Linear with a virtual forward. The model only builds this plain
+/// map; distributed/parallelize puts column- and row-parallel subclasses in the same slots.
+class ProjectionImpl : public torch::nn::LinearImpl {
+ public:
+  using torch::nn::LinearImpl::LinearImpl;
+  virtual torch::Tensor forward(const torch::Tensor& x) { return torch::nn::LinearImpl::forward(x); }
+};
+TORCH_MODULE(Projection);
+
+/// Token embedding (row lookup) that is also the tied LM head, both virtual for the same reason.
+class TokenEmbeddingImpl : public torch::nn::EmbeddingImpl {
+ public:
+  using torch::nn::EmbeddingImpl::EmbeddingImpl;
+  /// ids [B, T] int64 -> [B, T, C].
+  virtual torch::Tensor forward(const torch::Tensor& ids) { return torch::nn::EmbeddingImpl::forward(ids); }
+  /// Tied LM head: hidden [..., C] -> logits [..., V] = hidden W^T.
+  virtual torch::Tensor attend(const torch::Tensor& hidden);
+};
+TORCH_MODULE(TokenEmbedding);
 
 struct RMSNormOptions {
   RMSNormOptions(int64_t dim, double eps) : dim_(dim), eps_(eps) {}
@@ -50,7 +71,7 @@ class MLPImpl : public torch::nn::Cloneable<MLPImpl> {
   torch::Tensor forward(const torch::Tensor& x);
 
   ModelConfig config;
-  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  Projection gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
 TORCH_MODULE(MLP);
 

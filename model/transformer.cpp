@@ -3,7 +3,6 @@
 
 #include <cmath>
 
-#include <ATen/ops/matmul.h>
 #include <torch/nn/init.h>
 
 #include "core/error.h"
@@ -29,7 +28,7 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
 DecoderImpl::DecoderImpl(const ModelConfig& config_) : config(config_) { reset(); }
 
 void DecoderImpl::reset() {
-  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(config.vocab_size, config.d_model));
+  embed_tokens = register_module("embed_tokens", TokenEmbedding(config.vocab_size, config.d_model));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < config.n_layers; ++i) layers->push_back(DecoderLayer(config));
   norm = register_module("norm", RMSNorm(RMSNormOptions(config.d_model, config.norm_eps)));
@@ -57,7 +56,7 @@ void TransformerImpl::reset() {
   model = register_module("model", Decoder(config_));
   if (!config_.tie_embeddings) {
     lm_head = register_module(
-        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(config_.d_model, config_.vocab_size).bias(false)));
+        "lm_head", Projection(torch::nn::LinearOptions(config_.d_model, config_.vocab_size).bias(false)));
   }
 }
 
@@ -95,7 +94,7 @@ torch::Tensor TransformerImpl::hidden_states(const torch::Tensor& input_ids, con
 
 torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) {
   if (lm_head) return lm_head->forward(hidden);
-  return at::matmul(hidden, model->embed_tokens->weight.t());
+  return model->embed_tokens->attend(hidden);
 }
 
 }  // namespace ember::model

@@ -4,6 +4,8 @@
 //   for each layer:  x = x + self_attn(input_layernorm(x))        (attention.h)
 //                    x = x + mlp(post_attention_layernorm(x))     (SwiGLU, layers.h)
 //   logits = lm_head(norm(x))                               [B, T, V]; lm_head = embed_tokens when tied
+// The projections and the embedding are virtual seams (layers.h) that distributed/ fills with
+// tensor-parallel versions; the maths here stays that of one process.
 //
 // Parameter names are the canonical (Hugging Face Llama) ones:
 //   model.embed_tokens.weight                         model.norm.weight
@@ -54,7 +56,7 @@ class DecoderImpl : public torch::nn::Cloneable<DecoderImpl> {
   torch::Tensor forward(const torch::Tensor& input_ids, const AttentionContext& context, KVCache* cache);
 
   ModelConfig config;
-  torch::nn::Embedding embed_tokens{nullptr};
+  TokenEmbedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
 };
@@ -84,7 +86,7 @@ class TransformerImpl : public torch::nn::Cloneable<TransformerImpl> {
   const ModelConfig& config() const { return config_; }
 
   Decoder model{nullptr};
-  torch::nn::Linear lm_head{nullptr};  ///< null when the embeddings are tied
+  Projection lm_head{nullptr};  ///< null when the embeddings are tied
 
  private:
   ModelConfig config_;
