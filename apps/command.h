@@ -19,5 +19,6 @@ std::string version_report();
 void register_version(CLI::App& app);
 void register_pretrain(CLI::App& app);
 void register_config(CLI::App& app);
+void register_tokenizer(CLI::App& app);
 
 }  // namespace ember::apps

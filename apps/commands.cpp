@@ -6,6 +6,7 @@ namespace ember::apps {
 void register_commands(CLI::App& app) {
   register_pretrain(app);
   register_config(app);
+  register_tokenizer(app);
   register_version(app);
 }
 

@@ -44,10 +44,30 @@ std::string pcre2_message(int code) {
 
 }  // namespace
 
+std::string oniguruma_whitespace_to_pcre2(std::string_view pattern) {
+  std::string out;
+  out.reserve(pattern.size() + 32);
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '\\' || i + 1 == pattern.size()) {
+      out += pattern[i];
+      continue;
+    }
+    char escaped = pattern[++i];
+    if (escaped == 's')
+      out += "\\p{White_Space}";
+    else if (escaped == 'S')
+      out += "\\P{White_Space}";
+    else
+      (out += '\\') += escaped;
+  }
+  return out;
+}
+
 RegexSplitter::RegexSplitter(std::string pattern) : pattern_(std::move(pattern)), compiled_(new Compiled) {
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
-  compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern_.data()), pattern_.size(),
+  const std::string translated = oniguruma_whitespace_to_pcre2(pattern_);
+  compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
                                   PCRE2_UTF | PCRE2_UCP, &error_code, &error_offset, nullptr);
   if (compiled_->code == nullptr)
     fail("invalid pre-tokenizer regex at offset {}: {} (pattern: {})", error_offset, pcre2_message(error_code),

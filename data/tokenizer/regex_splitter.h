@@ -17,9 +17,13 @@ inline constexpr std::string_view kGpt4SplitPattern =
 inline constexpr std::string_view kGpt2SplitPattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
+/// `pattern` with \s / \S replaced by \p{White_Space} / \P{White_Space} (escaped backslashes
+/// are left alone), so PCRE2 matches whitespace as Oniguruma does.
+std::string oniguruma_whitespace_to_pcre2(std::string_view pattern);
+
 class RegexSplitter {
  public:
-  /// Compiles `pattern`; throws ember::Error with PCRE2's message and offset if it is invalid.
+  /// Compiles `pattern` (after oniguruma_whitespace_to_pcre2); throws ember::Error with PCRE2's message and offset if it is invalid.
   explicit RegexSplitter(std::string pattern);
   ~RegexSplitter();
   RegexSplitter(const RegexSplitter&) = delete;

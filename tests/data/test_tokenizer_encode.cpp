@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "data/tokenizer/byte_level.h"
+#include "data/tokenizer/regex_splitter.h"
 #include "data/tokenizer/tokenizer.h"
 #include "data/tokenizer/trainer.h"
 #include "tests/data/test_tokenizer_util.h"
@@ -176,4 +177,14 @@ TEST(TokenizerEncode, BatchEqualsSequential) {
   for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(batch[i], tokenizer.encode(texts[i]));
   texts.push_back("bad \xFF");
   EXPECT_THROW(tokenizer.encode_batch(texts, 3), Error);
+}
+
+TEST(TokenizerEncode, WhitespaceFollowsOnigurumaNotPcre2) {
+  EXPECT_EQ(oniguruma_whitespace_to_pcre2(R"(\s+(?!\S)|[^\s\p{L}]|\\s)"),
+            R"(\p{White_Space}+(?!\P{White_Space})|[^\p{White_Space}\p{L}]|\\s)");
+  RegexSplitter splitter{std::string(kGpt4SplitPattern)};
+  std::vector<std::string> pieces;
+  // U+180E is not White_Space: " \u180E" is one punctuation-like piece, as in `tokenizers`.
+  splitter.for_each_piece(" \xE1\xA0\x8Ex", [&](std::string_view piece) { pieces.emplace_back(piece); });
+  EXPECT_EQ(pieces, (std::vector<std::string>{" \xE1\xA0\x8E", "x"}));
 }

@@ -1,0 +1,167 @@
+// `ember tokenizer train|encode|decode`: train a byte-level BPE tokenizer.json from text / JSONL
+// files, and encode or decode line by line (one line of space-separated ids per text line; the
+// newline itself is not encoded). Input comes from --input or stdin; output goes to stdout.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "apps/command.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "data/tokenizer/byte_level.h"
+#include "data/tokenizer/tokenizer.h"
+#include "data/tokenizer/trainer.h"
+
+namespace ember::apps {
+namespace {
+
+/// Lines are encoded in batches of this many, spread over the worker threads.
+constexpr size_t kLinesPerBatch = 8192;
+
+struct TrainArgs {
+  std::vector<std::string> inputs;
+  int64_t vocab_size = 0;
+  std::string out;
+  std::vector<std::string> specials;
+  int64_t min_frequency = 2;
+  std::string field = "text";
+  int threads = 0;
+};
+
+struct CodecArgs {
+  std::string tokenizer;
+  std::string input;
+  int threads = 1;
+};
+
+/// Reads lines from --input (or stdin), calling on_batch(lines, first_line_number) per batch.
+template <typename OnBatch>
+void for_each_line_batch(const std::string& input, OnBatch&& on_batch) {
+  std::ifstream file;
+  if (!input.empty()) {
+    file.open(input, std::ios::binary);
+    if (!file) fail("cannot open input '{}'", input);
+  }
+  std::istream& in = input.empty() ? std::cin : file;
+  std::vector<std::string> lines;
+  size_t first_line = 1;
+  std::string line;
+  while (std::getline(in, line)) {
+    lines.push_back(std::move(line));
+    if (lines.size() == kLinesPerBatch) {
+      on_batch(lines, first_line);
+      first_line += lines.size();
+      lines.clear();
+    }
+  }
+  if (in.bad()) fail("read error in '{}'", input.empty() ? "<stdin>" : input);
+  if (!lines.empty()) on_batch(lines, first_line);
+}
+
+void run_train(const TrainArgs& args) {
+  data::TrainOptions options;
+  options.vocab_size = args.vocab_size;
+  options.min_frequency = args.min_frequency;
+  options.jsonl_field = args.field;
+  options.threads = args.threads;
+  for (const std::string& special : args.specials)
+    if (std::find(options.special_tokens.begin(), options.special_tokens.end(), special) ==
+        options.special_tokens.end())
+      options.special_tokens.push_back(special);
+  data::Tokenizer tokenizer = data::train_tokenizer(args.inputs, options);
+  tokenizer.save(args.out);
+  log::info("tokenizer: wrote {} (vocab size {}, sha256 {})", args.out, tokenizer.vocab_size(), tokenizer.sha256());
+}
+
+void run_encode(const CodecArgs& args) {
+  data::Tokenizer tokenizer = data::Tokenizer::load(args.tokenizer);
+  std::string out;
+  for_each_line_batch(args.input, [&](const std::vector<std::string>& lines, size_t first_line) {
+    for (size_t i = 0; i < lines.size(); ++i)
+      if (auto bad = data::find_invalid_utf8(lines[i]))
+        fail("{}:{}: invalid UTF-8 at byte {}", args.input.empty() ? "<stdin>" : args.input, first_line + i, *bad);
+    std::vector<std::vector<int32_t>> ids = tokenizer.encode_batch(lines, args.threads);
+    out.clear();
+    for (const auto& line_ids : ids) {
+      for (size_t k = 0; k < line_ids.size(); ++k) {
+        if (k > 0) out += ' ';
+        fmt::format_to(std::back_inserter(out), "{}", line_ids[k]);
+      }
+      out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  });
+  std::fflush(stdout);
+}
+
+void run_decode(const CodecArgs& args) {
+  data::Tokenizer tokenizer = data::Tokenizer::load(args.tokenizer);
+  std::string out;
+  std::vector<int32_t> ids;
+  for_each_line_batch(args.input, [&](const std::vector<std::string>& lines, size_t first_line) {
+    out.clear();
+    for (size_t i = 0; i < lines.size(); ++i) {
+      ids.clear();
+      const char* cursor = lines[i].c_str();
+      char* end = nullptr;
+      while (true) {
+        while (*cursor == ' ' || *cursor == '\t' || *cursor == '\r') ++cursor;
+        if (*cursor == '\0') break;
+        long value = std::strtol(cursor, &end, 10);
+        if (end == cursor || (*end != '\0' && *end != ' ' && *end != '\t' && *end != '\r'))
+          fail_usage("{}:{}: expected space-separated token ids", args.input.empty() ? "<stdin>" : args.input,
+                     first_line + i);
+        ids.push_back(int32_t(value));
+        cursor = end;
+      }
+      out += tokenizer.decode(ids);
+      out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  });
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+void register_tokenizer(CLI::App& app) {
+  auto* cmd = app.add_subcommand("tokenizer", "Train, encode and decode with byte-level BPE tokenizer.json files");
+  cmd->require_subcommand(1);
+
+  static TrainArgs train;
+  auto* train_cmd = cmd->add_subcommand("train", "Train a tokenizer.json from text / JSONL files");
+  train_cmd->add_option("--input", train.inputs, "Training files (.jsonl: one JSON object per line)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  train_cmd->add_option("--vocab-size", train.vocab_size, "Vocabulary size (special + 256 byte + merged tokens)")
+      ->required();
+  train_cmd->add_option("--out", train.out, "Output tokenizer.json")->required();
+  train_cmd->add_option("--special", train.specials,
+                        "Extra special tokens (always included: <|bos|> <|eos|> <|pad|> <think> </think> <answer> "
+                        "</answer>)");
+  train_cmd->add_option("--min-frequency", train.min_frequency, "Never merge a pair seen fewer times")
+      ->capture_default_str();
+  train_cmd->add_option("--field", train.field, "Document field of .jsonl inputs")->capture_default_str();
+  train_cmd->add_option("--threads", train.threads, "Word-counting threads (0: all cores)")->capture_default_str();
+  train_cmd->callback([] { run_train(train); });
+
+  static CodecArgs encode;
+  auto* encode_cmd = cmd->add_subcommand("encode", "Encode each input line to a line of space-separated ids");
+  encode_cmd->add_option("--tokenizer", encode.tokenizer, "tokenizer.json")->required();
+  encode_cmd->add_option("--input", encode.input, "Text file (default: stdin)");
+  encode_cmd->add_option("--threads", encode.threads, "Encoding threads")->capture_default_str();
+  encode_cmd->callback([] { run_encode(encode); });
+
+  static CodecArgs decode;
+  auto* decode_cmd = cmd->add_subcommand("decode", "Decode each line of space-separated ids to a line of text");
+  decode_cmd->add_option("--tokenizer", decode.tokenizer, "tokenizer.json")->required();
+  decode_cmd->add_option("--input", decode.input, "Ids file (default: stdin)");
+  decode_cmd->callback([] { run_decode(decode); });
+}
+
+}  // namespace ember::apps
