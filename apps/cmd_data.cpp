@@ -5,8 +5,10 @@
 namespace ember::apps {
 
 void register_data(CLI::App& app) {
-  auto* data_cmd = app.add_subcommand("data", "Data pipeline: generate reasoning tasks");
+  auto* data_cmd = app.add_subcommand("data", "Data pipeline: prepare and inspect token stores, generate reasoning tasks");
   data_cmd->require_subcommand(1);
+  register_data_prepare(*data_cmd);
+  register_data_inspect(*data_cmd);
   register_data_generate(*data_cmd);
 }
 

@@ -22,7 +22,7 @@ void register_data_generate(CLI::App& data_cmd) {
   auto* cmd = data_cmd.add_subcommand("generate", "Generate reasoning-task examples (prompt, solution, answer) as JSONL");
   struct Args {
     std::string task;
-    size_t count = 0;
+    int64_t count = 0;
     uint64_t seed = 0;
     std::string out;
     std::string split = "train";
@@ -45,8 +45,9 @@ void register_data_generate(CLI::App& data_cmd) {
   cmd->add_option("--eval-percent", args.eval_percent, "Share of problems in the eval split, 1..99")
       ->capture_default_str();
   cmd->callback([] {
+    if (args.count < 1) fail_usage("--count must be at least 1, got {}", args.count);
     tasks::DatasetSpec spec{.task = args.task,
-                            .count = args.count,
+                            .count = static_cast<size_t>(args.count),
                             .seed = args.seed,
                             .split = tasks::parse_split(args.split),
                             .difficulty = args.difficulty,

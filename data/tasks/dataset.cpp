@@ -7,7 +7,8 @@
 namespace ember::data::tasks {
 
 std::vector<Example> generate_dataset(const DatasetSpec& spec) {
-  if (spec.count == 0) fail_usage("the number of examples to generate must be at least 1");
+  if (spec.count == 0 || spec.count > kMaxDatasetCount)
+    fail_usage("the number of examples to generate must be between 1 and {}, got {}", kMaxDatasetCount, spec.count);
   check_eval_percent(spec.eval_percent);
   std::vector<const Task*> chosen =
       spec.task == kAllTasks ? all_tasks() : std::vector<const Task*>{&find_task(spec.task)};

@@ -16,6 +16,9 @@ namespace ember::data::tasks {
 /// The task name that selects every registered task.
 inline constexpr const char* kAllTasks = "all";
 
+/// The most examples one call generates (they are held in memory).
+inline constexpr size_t kMaxDatasetCount = 100'000'000;
+
 struct DatasetSpec {
   std::string task = kAllTasks;   ///< a registered task name, or "all"
   size_t count = 0;               ///< examples to generate
@@ -28,7 +31,8 @@ struct DatasetSpec {
 /// Examples 0..count-1 of the stream. For one task, example i is task.generate(seed, i). For
 /// "all", tasks take turns in registry order, and the k-th example of a task is that task's
 /// generate(seed, k): the mixed corpus holds exactly the first examples of the per-task streams.
-/// Throws ember::UsageError for an unknown task, a zero count, or a bad difficulty / eval percent.
+/// Throws ember::UsageError for an unknown task, a count outside [1, kMaxDatasetCount], or a bad
+/// difficulty / eval percent.
 std::vector<Example> generate_dataset(const DatasetSpec& spec);
 
 }  // namespace ember::data::tasks
