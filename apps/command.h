@@ -20,5 +20,6 @@ void register_version(CLI::App& app);
 void register_pretrain(CLI::App& app);
 void register_config(CLI::App& app);
 void register_tokenizer(CLI::App& app);
+void register_data(CLI::App& app);
 
 }  // namespace ember::apps

@@ -7,6 +7,7 @@ void register_commands(CLI::App& app) {
   register_pretrain(app);
   register_config(app);
   register_tokenizer(app);
+  register_data(app);
   register_version(app);
 }
 
