@@ -5,7 +5,10 @@ namespace ember::apps {
 
 void register_commands(CLI::App& app) {
   register_pretrain(app);
+  register_generate(app);
   register_config(app);
+  register_export(app);
+  register_import(app);
   register_tokenizer(app);
   register_data(app);
   register_version(app);

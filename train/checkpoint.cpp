@@ -6,10 +6,12 @@
 
 #include <fmt/format.h>
 
+#include "core/config/loader.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/sha256.h"
+#include "train/config.h"
 #include "train/tensor_io.h"
 
 namespace fs = std::filesystem;
@@ -57,8 +59,13 @@ fs::path CheckpointWriter::save(const Checkpoint& checkpoint) {
   try {
     save_tensors(temporary / "model.safetensors", checkpoint.model, {{"format", "pt"}});
     save_tensors(temporary / "optimizer.safetensors", checkpoint.optimizer);
+    std::vector<std::string> names = {"model.safetensors", "optimizer.safetensors"};
+    if (!checkpoint.tokenizer_json.empty()) {
+      write_file_atomic(temporary / "tokenizer.json", checkpoint.tokenizer_json);
+      names.push_back("tokenizer.json");
+    }
     nlohmann::json files = nlohmann::json::object();
-    for (const char* name : {"model.safetensors", "optimizer.safetensors"}) {
+    for (const auto& name : names) {
       files[name] = {{"sha256", sha256_file((temporary / name).string())},
                      {"bytes", fs::file_size(temporary / name)}};
     }
@@ -130,7 +137,30 @@ Checkpoint load_checkpoint(const fs::path& dir) {
   checkpoint.config_yaml = manifest.value("config", "");
   checkpoint.model = load_tensors(dir / "model.safetensors");
   checkpoint.optimizer = load_tensors(dir / "optimizer.safetensors");
+  if (manifest["files"].contains("tokenizer.json")) checkpoint.tokenizer_json = read_file(dir / "tokenizer.json");
   return checkpoint;
+}
+
+model::ModelConfig read_model_config(const fs::path& dir) {
+  auto manifest = read_manifest(dir);
+  auto origin = "config in '" + (dir / kManifest).string() + "'";
+  auto raw = config::load_text(manifest.value("config", ""), origin);
+  config::RawConfig model_keys;
+  for (const auto& key : raw.keys()) {
+    if (key.rfind("model.", 0) == 0) model_keys.set(key, raw.at(key));
+  }
+  model::ModelConfig model;
+  config::Schema schema;
+  describe_model(schema, model);
+  schema.apply(model_keys);
+  return model;
+}
+
+fs::path checkpoint_tokenizer(const fs::path& dir) {
+  auto path = dir / "tokenizer.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) fail("checkpoint '{}' has no tokenizer.json", dir.string());
+  return path;
 }
 
 std::optional<fs::path> find_resume_checkpoint(const fs::path& run_dir, const std::string& resume, bool fall_back) {

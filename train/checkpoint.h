@@ -3,6 +3,7 @@
 //   RUN/checkpoints/step_000100/manifest.json       step, config, trainer state, per-file SHA-256
 //   RUN/checkpoints/step_000100/model.safetensors   parameters by canonical name (fp32)
 //   RUN/checkpoints/step_000100/optimizer.safetensors  AdamW moments, RNG state
+//   RUN/checkpoints/step_000100/tokenizer.json      the run's tokenizer (a checkpoint is self-contained)
 //   RUN/checkpoints/latest                          name of the newest complete checkpoint
 //
 // A checkpoint is written into a hidden temporary directory, every file fsynced, the manifest
@@ -19,6 +20,8 @@
 #include <ATen/Tensor.h>
 #include <nlohmann/json.hpp>
 
+#include "model/model_config.h"
+
 namespace ember::train {
 
 struct Checkpoint {
@@ -27,6 +30,7 @@ struct Checkpoint {
   std::map<std::string, at::Tensor> optimizer;  ///< optimizer state and RNG tensors by name
   nlohmann::json state;                         ///< trainer, data-loader and metric state
   std::string config_yaml;                      ///< resolved config of the run that wrote it
+  std::string tokenizer_json;                   ///< contents of the run's tokenizer.json (may be empty)
 };
 
 /// Writes checkpoints of one run and keeps the newest `keep` of them.
@@ -54,6 +58,12 @@ void verify_checkpoint(const std::filesystem::path& checkpoint_dir);
 
 /// Verifies and loads a checkpoint directory.
 Checkpoint load_checkpoint(const std::filesystem::path& checkpoint_dir);
+
+/// The model architecture a checkpoint was trained with (the `model.*` keys of its config).
+model::ModelConfig read_model_config(const std::filesystem::path& checkpoint_dir);
+
+/// The path of the checkpoint's tokenizer.json; throws ember::Error when it has none.
+std::filesystem::path checkpoint_tokenizer(const std::filesystem::path& checkpoint_dir);
 
 /// What to resume from for `checkpoint.resume`: "none" gives nothing; "auto" the newest complete
 /// checkpoint in run_dir that verifies (a corrupt one is reported and, when `fall_back`, skipped;

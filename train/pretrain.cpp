@@ -102,6 +102,7 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
   if (config.data.tokenizer.empty()) fail_usage("data.tokenizer is empty: name the tokenizer.json of the stores");
 
   auto tokenizer = data::Tokenizer::load(config.data.tokenizer);
+  const std::string tokenizer_json = read_file(config.data.tokenizer);
   if (tokenizer.vocab_size() > config.model.vocab_size) {
     fail_usage("model.vocab_size ({}) is smaller than the vocabulary of '{}' ({})", config.model.vocab_size,
                config.data.tokenizer, tokenizer.vocab_size());
@@ -166,6 +167,7 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
     checkpoint.state = {{"loader", loader.state()}, {"tokens_seen", tokens_seen}, {"flops_total", flops_total},
                         {"bad_steps_total", trainer.bad_steps_total()}};
     checkpoint.config_yaml = resolved_yaml;
+    checkpoint.tokenizer_json = tokenizer_json;
     auto dir = checkpoints.save(checkpoint);
     log::info("checkpoint: {}", dir.string());
   };

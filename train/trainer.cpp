@@ -9,10 +9,9 @@
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
 
-#include <fmt/ranges.h>
-
 #include "core/error.h"
 #include "core/log.h"
+#include "train/model_io.h"
 
 namespace ember::train {
 namespace {
@@ -90,16 +89,7 @@ std::map<std::string, at::Tensor> Trainer::parameters() const {
 
 void Trainer::load(const std::map<std::string, at::Tensor>& parameters,
                    const std::map<std::string, at::Tensor>& optimizer, int64_t steps_done) {
-  c10::NoGradGuard no_grad;
-  for (auto& item : model_->named_parameters()) {
-    auto it = parameters.find(item.key());
-    if (it == parameters.end()) fail("parameter '{}' is missing from the checkpoint", item.key());
-    if (it->second.sizes() != item.value().sizes()) {
-      fail("parameter '{}' has shape [{}] in the checkpoint but the model needs [{}]", item.key(),
-           fmt::join(it->second.sizes(), ", "), fmt::join(item.value().sizes(), ", "));
-    }
-    item.value().copy_(it->second);
-  }
+  load_parameters(*model_, parameters, "the checkpoint");
   optimizer_.load_state(optimizer, steps_done);
   steps_done_ = steps_done;
 }

@@ -80,6 +80,20 @@ RawConfig load_file(const std::filesystem::path& path) {
   return load_recursive(path, stack);
 }
 
+RawConfig load_text(const std::string& yaml, const std::string& origin) {
+  YAML::Node document;
+  try {
+    document = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    fail_usage("{}: invalid YAML at line {}, column {}: {}", origin, e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  RawConfig result;
+  if (document.IsNull()) return result;
+  if (!document.IsMap()) fail_usage("{}: a config must be a mapping of keys to values", origin);
+  flatten(document, "", origin, result);
+  return result;
+}
+
 RawConfig parse_override(const std::string& text) {
   size_t equals = text.find('=');
   if (equals == std::string::npos || equals == 0) {

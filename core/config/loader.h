@@ -18,6 +18,9 @@ namespace ember::config {
 /// a non-mapping document or an inheritance cycle.
 RawConfig load_file(const std::filesystem::path& path);
 
+/// Flattens a YAML document given as text (no `base:` support); `origin` names it in errors.
+RawConfig load_text(const std::string& yaml, const std::string& origin);
+
 /// Parses "key=value" (value in YAML syntax, so `[a, b]` is a list). Throws UsageError otherwise.
 RawConfig parse_override(const std::string& text);
 
