@@ -1,0 +1,28 @@
+// The watchdog test program, run under mpirun: every rank but the last all-reduces while the last
+// rank stops participating (it sleeps). The watchdog must end the whole job after
+// parallel.timeout_s (argv[1]) with a message naming the collective and the rank.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <ATen/ops/ones.h>
+
+#include "distributed/mesh.h"
+
+int main(int argc, char** argv) {
+  using namespace ember::distributed;
+  at::set_num_threads(1);
+  MeshOptions options;
+  options.timeout_s = argc > 1 ? std::atof(argv[1]) : 2.0;
+  auto mesh = Mesh::init(detect_launch_env(), options);
+  if (mesh.rank() == mesh.world_size() - 1) {
+    std::this_thread::sleep_for(std::chrono::seconds(120));
+  } else {
+    auto t = at::ones({4});
+    mesh.world->all_reduce(t);
+  }
+  std::printf("rank %d: the collective finished; the watchdog did not fire\n", mesh.rank());
+  return 0;
+}
