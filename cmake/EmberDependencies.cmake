@@ -88,6 +88,10 @@ if(EMBER_WITH_TORCH)
   target_include_directories(ember_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
   separate_arguments(torch_cxx_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
   target_compile_options(ember_torch INTERFACE ${torch_cxx_flags})
+  # libtorch.so exports its own statically linked copy of std::filesystem (pytorch#133437) whose
+  # remove_all crashes when called from our code; naming libstdc++ first among the needed
+  # libraries makes the dynamic linker bind the system one.
+  target_link_options(ember_torch INTERFACE "LINKER:--push-state,--no-as-needed" -lstdc++ "LINKER:--pop-state")
 
   if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
     set(EMBER_HAVE_CUDA ON)
