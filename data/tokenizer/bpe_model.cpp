@@ -13,7 +13,7 @@ constexpr size_t kShortWordSymbols = 48;
 }  // namespace
 
 BpeModel::BpeModel(const std::array<int32_t, 256>& byte_ids, const std::vector<BpeMerge>& merges,
-                   bool ignore_merges, std::unordered_map<std::string, int32_t> whole_words)
+                   bool ignore_merges, StringMap<int32_t> whole_words)
     : byte_ids_(byte_ids), ignore_merges_(ignore_merges), whole_words_(std::move(whole_words)) {
   size_t capacity = 16;
   int bits = 4;
@@ -37,7 +37,7 @@ BpeModel::BpeModel(const std::array<int32_t, 256>& byte_ids, const std::vector<B
 
 void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
   if (ignore_merges_) {
-    auto it = whole_words_.find(std::string(piece));
+    auto it = whole_words_.find(piece);
     if (it != whole_words_.end()) {
       out.push_back(it->second);
       return;

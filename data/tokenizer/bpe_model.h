@@ -8,8 +8,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "data/tokenizer/string_hash.h"
 
 namespace ember::data {
 
@@ -27,7 +28,7 @@ class BpeModel {
   /// With `ignore_merges`, a piece that is itself in the vocabulary (`whole_words`, keyed by raw
   /// bytes) is emitted as that one id without merging (Llama-3's setting).
   BpeModel(const std::array<int32_t, 256>& byte_ids, const std::vector<BpeMerge>& merges, bool ignore_merges,
-           std::unordered_map<std::string, int32_t> whole_words);
+           StringMap<int32_t> whole_words);
 
   /// Appends the ids of `piece` (raw bytes) to `out`.
   void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
@@ -60,7 +61,7 @@ class BpeModel {
   size_t mask_ = 0;
   int shift_ = 0;
   bool ignore_merges_;
-  std::unordered_map<std::string, int32_t> whole_words_;
+  StringMap<int32_t> whole_words_;
 };
 
 }  // namespace ember::data

@@ -147,7 +147,7 @@ Tokenizer::Tokenizer(TokenizerSpec spec, const std::string& source) {
     const auto& [left, right] = s.merges[rank];
     merges.push_back(BpeMerge{id_of(left, rank), id_of(right, rank), id_of(left + right, rank)});
   }
-  std::unordered_map<std::string, int32_t> whole_words;
+  StringMap<int32_t> whole_words;
   if (s.ignore_merges)
     for (const auto& [token, id] : s.vocab)
       if (auto bytes = byte_level_to_bytes(token)) whole_words.emplace(*bytes, id);
