@@ -102,7 +102,8 @@ std::vector<std::string> read_strings(hid_t attribute, const std::string& name, 
 
 std::unique_lock<std::recursive_mutex> lock() {
   std::unique_lock<std::recursive_mutex> guard(library_mutex());
-  static const bool quiet = [] {
+  // Thread-safe HDF5 builds keep the error stack (and its printing switch) per thread.
+  static thread_local const bool quiet = [] {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     return true;
   }();

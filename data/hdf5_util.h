@@ -18,7 +18,7 @@
 namespace ember::data::h5 {
 
 /// Holds the process-wide HDF5 lock (recursive: helpers may nest). Also switches off HDF5's
-/// automatic error printing the first time it is taken.
+/// automatic error printing the first time each thread takes it.
 std::unique_lock<std::recursive_mutex> lock();
 
 /// Throws ember::Error "HDF5 could not <action> in '<file>': <hdf5 message>" when `status` < 0.
