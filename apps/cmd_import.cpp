@@ -1,0 +1,22 @@
+// `ember import --hf DIR --out DIR`: a Hugging Face Llama / Qwen2 / Qwen3 directory -> an Ember run
+// directory with one checkpoint (export/hf_import.h).
+#include <fmt/format.h>
+
+#include "apps/command.h"
+#include "export/hf_import.h"
+
+namespace ember::apps {
+
+void register_import(CLI::App& app) {
+  auto* cmd = app.add_subcommand("import", "Import a Hugging Face Llama / Qwen2 / Qwen3 directory as an Ember checkpoint");
+  static std::string hf_dir, out;
+  cmd->add_option("--hf", hf_dir, "Hugging Face model directory (config.json, *.safetensors, tokenizer.json)")
+      ->required();
+  cmd->add_option("--out", out, "New run directory (must not exist or be empty)")->required();
+  cmd->callback([] {
+    auto checkpoint = exporting::import_hf(hf_dir, out);
+    fmt::print("{}\n", checkpoint.string());
+  });
+}
+
+}  // namespace ember::apps
