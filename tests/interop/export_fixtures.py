@@ -70,7 +70,8 @@ def tokenizer_vocab_size(tokenizer_json):
 
 def build_hf_model(out_dir, family, tokenizer_json, tied, seed=0, max_shard_size=None):
     """A random transformers model of `family` (llama, qwen2, qwen3) saved with save_pretrained,
-    plus the tokenizer. Norm weights and biases are randomised too so every tensor matters."""
+    plus the tokenizer. Norm weights and biases are randomised too so every tensor matters; the
+    13 embedding rows past the tokenizer's ids are padding."""
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM
     bos, eos, pad = special_ids(tokenizer_json)
     common = dict(vocab_size=tokenizer_vocab_size(tokenizer_json) + 13, hidden_size=64, intermediate_size=96,
@@ -91,6 +92,11 @@ def build_hf_model(out_dir, family, tokenizer_json, tied, seed=0, max_shard_size
                 parameter.copy_(1 + 0.2 * torch.randn_like(parameter))
             elif name.endswith(".bias"):
                 parameter.copy_(0.1 * torch.randn_like(parameter))
+        # Padding rows (ids the tokenizer never produces) score 0, below the best real token, so
+        # greedy decoding never picks an id that has no text.
+        real = tokenizer_vocab_size(tokenizer_json)
+        model.get_input_embeddings().weight[real:] = 0
+        model.get_output_embeddings().weight[real:] = 0
     kwargs = {"max_shard_size": max_shard_size} if max_shard_size else {}
     model.save_pretrained(out_dir, **kwargs)
     shutil.copy(tokenizer_json, Path(out_dir) / "tokenizer.json")

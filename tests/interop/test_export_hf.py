@@ -6,7 +6,8 @@ random transformers model -> save_pretrained -> ember import -> ember export (f3
     lm_head.weight when tied, and bos / eos ids identical in config.json, generation_config.json
     and tokenizer_config.json;
   * transformers loads it; its logits equal the original model's within 1e-4 for several prompts
-    and greedy continuations of 24 tokens are identical;
+    and greedy continuations of 24 tokens are identical, to each other and to Ember's own
+    (`ember generate --output json` on the imported checkpoint, up to its eos);
   * AutoTokenizer on the directory encodes as Ember's tokenizer does;
   * import(export(x)) restores every tensor bit for bit;
   * sharded (--max-shard-size) and bf16 / f16 exports load and hold the correctly rounded values.
@@ -47,6 +48,20 @@ def compare_models(original, exported_dir, prompts):
         assert diff <= 1e-4, f"{exported_dir}: logits differ by {diff} for {ids}"
         assert greedy(original, ids) == greedy(exported, ids), f"{exported_dir}: greedy continuations differ"
     return exported
+
+
+def check_ember_generation(checkpoint, exported, texts, steps=24):
+    """Ember's greedy continuations (KV-cache engine) equal transformers' on the exported model."""
+    args = ["generate", "--checkpoint", checkpoint, "--max-new-tokens", steps, "--output", "json"]
+    for text in texts:
+        args += ["--prompt", text]
+    lines = [json.loads(line) for line in ember(*args).stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == len(texts), lines
+    for line in lines:
+        prompt, completion = line["prompt_ids"], line["completion_ids"]
+        assert len(completion) == steps or line["finish_reason"] == "stop", line
+        want = greedy(exported, prompt, steps=len(completion))
+        assert want == prompt + completion, (line["prompt"], want[len(prompt):], completion)
 
 
 def check_directory(out, tied, shards=None):
@@ -113,7 +128,8 @@ def check_family(scratch, tokenizer_json, family, tied, shard_input):
     config = check_directory(out, tied)
     expected_class = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[family]
     assert config["architectures"] == [expected_class], config["architectures"]
-    compare_models(original, out, prompts)
+    exported = compare_models(original, out, prompts)
+    check_ember_generation(checkpoint, exported, [p for p in PROMPTS if "\n" not in p])
     check_tokenizer(out, scratch / f"{name}-run" / "tokenizer.json")
     check_round_trip(checkpoint, out, scratch, name)
 
