@@ -135,7 +135,7 @@ Example ArithmeticTask::draw(TaskRng& rng, int difficulty) const {
   int64_t a = rng.with_digits(static_cast<int>(rng.uniform(difficulty, difficulty + 1)));
   int64_t b = 0;
   if (op == '*') {
-    b = rng.with_digits(difficulty <= 2 ? 1 : difficulty - 1);
+    b = difficulty <= 2 ? rng.uniform(2, 9) : rng.with_digits(difficulty - 1);
   } else {
     b = rng.with_digits(static_cast<int>(rng.uniform(difficulty, difficulty + 1)));
     if (op == '-' && a < b) std::swap(a, b);

@@ -3,8 +3,8 @@
 // procedure rather than memorise sums.
 //
 // Difficulty d (1..5): addition and subtraction operands have d or d+1 digits (default d = 2:
-// 2-3 digit numbers); multiplication multiplies a d..d+1 digit number by a 1-digit number for
-// d <= 2 and by a (d-1)-digit number above, shown as partial products. Subtraction keeps the
+// 2-3 digit numbers); multiplication multiplies a d..d+1 digit number by 2..9 for d <= 2 and
+// by a (d-1)-digit number above, shown as partial products. Subtraction keeps the
 // larger operand first, so answers are never negative.
 //
 // Prompt "What is 347 + 85?\n"; meta {"a": "347", "op": "+", "b": "85"}; answer "432".

@@ -23,10 +23,10 @@ int64_t Problem::integer_answer() const {
   return value;
 }
 
-nlohmann::json example_to_json(const Example& example) {
-  nlohmann::json meta = nlohmann::json::object();
+nlohmann::ordered_json example_to_json(const Example& example) {
+  nlohmann::ordered_json meta = nlohmann::ordered_json::object();
   for (const auto& [key, value] : example.problem.meta) meta[key] = value;
-  return nlohmann::json{{"task", example.problem.task},   {"prompt", example.problem.prompt},
+  return nlohmann::ordered_json{{"task", example.problem.task},   {"prompt", example.problem.prompt},
                         {"solution", example.solution},     {"answer", example.problem.answer},
                         {"meta", std::move(meta)},          {"text", example.text()}};
 }

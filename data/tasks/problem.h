@@ -44,7 +44,8 @@ struct Example {
   bool operator==(const Example&) const = default;
 };
 
-nlohmann::json example_to_json(const Example& example);
+/// The JSON object of one example, fields in the documented order.
+nlohmann::ordered_json example_to_json(const Example& example);
 
 /// Parses one JSON object; `where` (e.g. "file.jsonl:12") prefixes error messages. Throws
 /// ember::Error when a field is missing or has the wrong type.
