@@ -26,7 +26,8 @@ void print_length_histogram(const std::vector<int64_t>& lengths) {
   }
   int64_t largest = *std::max_element(buckets.begin(), buckets.end());
   std::cout << "document length histogram (tokens):\n";
-  for (size_t bucket = 0; bucket < buckets.size(); ++bucket) {
+  size_t first = size_t(std::find_if(buckets.begin(), buckets.end(), [](int64_t count) { return count > 0; }) - buckets.begin());
+  for (size_t bucket = first; bucket < buckets.size(); ++bucket) {
     int64_t low = bucket == 0 ? 0 : int64_t{1} << (bucket - 1), high = int64_t{1} << bucket;
     auto bar = std::string(size_t(40 * buckets[bucket] / largest), '#');
     std::cout << fmt::format("  [{:>7}, {:>7})  {:>10}  {}\n", low, high, buckets[bucket], bar);
