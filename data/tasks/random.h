@@ -38,12 +38,11 @@ class TaskRng {
  public:
   explicit TaskRng(uint64_t seed) : state_(seed) {}
 
+  /// SplitMix64: a Weyl sequence through the mix64 finaliser.
   uint64_t next() {
+    uint64_t value = mix64(state_);
     state_ += 0x9e3779b97f4a7c15ULL;
-    uint64_t value = state_;
-    value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    value = (value ^ (value >> 27)) * 0x94d049bb133111ebULL;
-    return value ^ (value >> 31);
+    return value;
   }
 
   /// Uniform integer in [low, high] (inclusive), without modulo bias.
@@ -56,16 +55,12 @@ class TaskRng {
     return low + static_cast<int64_t>(draw % span);
   }
 
-  /// Uniform integer with exactly `digits` decimal digits (1 digit includes 0 only when allowed).
-  int64_t with_digits(int digits, bool allow_zero = false) {
+  /// Uniform integer with exactly `digits` decimal digits (1..9 for one digit).
+  int64_t with_digits(int digits) {
     int64_t low = 1;
     for (int i = 1; i < digits; ++i) low *= 10;
-    if (digits == 1 && allow_zero) low = 0;
-    int64_t high = (digits == 1 ? 10 : low * 10) - 1;
-    return uniform(low, high);
+    return uniform(low, low * 10 - 1);
   }
-
-  bool coin() { return (next() >> 63) != 0; }
 
   template <typename T>
   const T& pick(const std::vector<T>& items) {

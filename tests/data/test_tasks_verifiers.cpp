@@ -253,7 +253,7 @@ TEST(TaskExploit, RandomTextNeverThrowsAndPassesOnlyWithTheAnswer) {
     std::string noise;
     int length = static_cast<int>(rng.uniform(0, 40));
     for (int i = 0; i < length; ++i) noise += alphabet[static_cast<size_t>(rng.uniform(0, alphabet.size() - 1))];
-    std::string completion = rng.coin() ? with_answer(noise) : noise;
+    std::string completion = rng.uniform(0, 1) == 1 ? with_answer(noise) : noise;
     Verdict arithmetic = check_arithmetic(completion);
     Verdict countdown = check_countdown(completion);
     EXPECT_GE(countdown.format_score, 0.0);
