@@ -5,7 +5,10 @@ namespace ember::apps {
 
 void register_commands(CLI::App& app) {
   register_pretrain(app);
+  register_rl(app);
+  register_eval(app);
   register_generate(app);
+  register_bench(app);
   register_config(app);
   register_export(app);
   register_import(app);

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "train/bench.h"
+#include "train/rl/rl_config.h"
+
 namespace ember::train {
 
 using config::Schema;
@@ -157,6 +160,10 @@ std::string config_reference_markdown() {
   PretrainConfig pretrain;
   config::Schema schema;
   describe_pretrain(schema, pretrain);
+  rl::RlOptions rl_options;
+  rl::describe_rl_options(schema, rl_options);
+  BenchConfig bench;
+  describe_bench(schema, bench);
   return schema.to_markdown("Config reference");
 }
 

@@ -1,0 +1,88 @@
+// Training-throughput benchmark (see bench.h).
+#include "train/bench.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <ATen/ops/randint.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "model/flops.h"
+#include "model/loss.h"
+#include "model/transformer.h"
+#include "train/peak_flops.h"
+#include "train/runtime.h"
+#include "train/trainer.h"
+
+namespace ember::train {
+
+void describe_bench(config::Schema& s, BenchConfig& c) {
+  s.section("bench", "`ember bench train`: warm-up and timed trainer steps on random tokens.");
+  s.add("bench.warmup_steps", c.warmup_steps, "Untimed steps first (allocator, kernels, caches).").min(0);
+  s.add("bench.steps", c.steps, "Timed steps; the median step time is reported.").min(1);
+}
+
+std::string BenchResult::to_json() const {
+  nlohmann::json j = {{"tokens_per_s", tokens_per_s}, {"step_ms", step_ms},     {"mfu", mfu},
+                      {"peak_flops", peak_flops},     {"peak_source", peak_source}, {"flops_per_token", flops_per_token},
+                      {"params", parameters},         {"device", device},       {"dtype", dtype},
+                      {"threads", threads},           {"final_loss", final_loss}};
+  return j.dump();
+}
+
+BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig& bench) {
+  const auto runtime = setup_runtime(config.train);
+  const int64_t micro = config.train.micro_batch_size > 0 ? config.train.micro_batch_size : config.train.batch_size;
+  if (config.train.batch_size % micro != 0) {
+    fail_usage("train.batch_size ({}) must be a multiple of train.micro_batch_size ({})", config.train.batch_size, micro);
+  }
+  const int64_t accumulation = config.train.batch_size / micro;
+  at::manual_seed(uint64_t(config.train.seed));
+  model::Transformer model(config.model);
+  model->to(runtime.device);
+  model->train();
+  Trainer trainer(model.ptr(), config.optim, config.train, bench.warmup_steps + bench.steps);
+
+  auto options = at::TensorOptions().dtype(at::kLong).device(runtime.device);
+  std::vector<at::Tensor> tokens;
+  for (int64_t m = 0; m < accumulation; ++m) {
+    tokens.push_back(at::randint(config.model.vocab_size, {micro, config.train.seq_len + 1}, options));
+  }
+  const double global_tokens = double(config.train.batch_size * config.train.seq_len);
+  auto loss_of = [&](int64_t m) {
+    AutocastScope autocast(runtime.bf16_autocast);
+    const auto& t = tokens[size_t(m)];
+    auto inputs = t.narrow(1, 0, config.train.seq_len);
+    auto targets = t.narrow(1, 1, config.train.seq_len);
+    return model::cross_entropy_sum(model->forward(inputs), targets) / global_tokens;
+  };
+
+  BenchResult result;
+  result.flops_per_token = model::training_flops_per_token(config.model, config.train.seq_len);
+  result.parameters = model::count_parameters(config.model);
+  auto peak = peak_flops(runtime.device, runtime.bf16_autocast, config.metrics.peak_flops);
+  result.peak_flops = peak.flops_per_s;
+  result.peak_source = peak.how;
+  result.device = runtime.device.str();
+  result.dtype = runtime.bf16_autocast ? "bf16-autocast" : "fp32";
+  result.threads = runtime.threads;
+
+  for (int64_t i = 0; i < bench.warmup_steps; ++i) trainer.step(accumulation, loss_of);
+  std::vector<double> step_ms;
+  for (int64_t i = 0; i < bench.steps; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auto step = trainer.step(accumulation, loss_of);  // reads loss and norm back: the step is finished
+    step_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    result.final_loss = step.loss;
+    log::info("bench step {}/{}: {:.1f} ms, loss {:.4f}", i + 1, bench.steps, step_ms.back(), step.loss);
+  }
+  std::sort(step_ms.begin(), step_ms.end());
+  result.step_ms = step_ms[step_ms.size() / 2];
+  result.tokens_per_s = global_tokens / (result.step_ms / 1e3);
+  result.mfu = result.tokens_per_s * result.flops_per_token / result.peak_flops;
+  return result;
+}
+
+}  // namespace ember::train

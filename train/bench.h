@@ -1,0 +1,40 @@
+// Training-throughput benchmark (`ember bench train`): the real trainer step (forward, backward,
+// clipping, AdamW) on random tokens already on the device, so the data path is not measured.
+// Warm-up steps are discarded; the timed steps give tokens/s, step time and MFU against the
+// stated peak (measured GEMM peak by default, or metrics.peak_flops).
+#pragma once
+
+#include <string>
+
+#include "core/config/schema.h"
+#include "train/config.h"
+
+namespace ember::train {
+
+struct BenchConfig {
+  int64_t warmup_steps = 3;
+  int64_t steps = 10;
+};
+
+void describe_bench(config::Schema& schema, BenchConfig& c);
+
+struct BenchResult {
+  double tokens_per_s = 0;
+  double step_ms = 0;      ///< median timed step
+  double mfu = 0;          ///< model FLOP/s over the peak
+  double peak_flops = 0;
+  std::string peak_source;
+  double flops_per_token = 0;
+  int64_t parameters = 0;
+  std::string device;
+  std::string dtype;
+  int threads = 0;
+  double final_loss = 0;
+
+  /// One JSON object with every field (the last line `ember bench train` prints).
+  std::string to_json() const;
+};
+
+BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig& bench);
+
+}  // namespace ember::train
