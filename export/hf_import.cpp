@@ -132,11 +132,11 @@ SpecialTokens special_tokens_of(const fs::path& hf_dir, const ImportedHfConfig& 
       auto eos = token_id_list(generation["eos_token_id"], "eos_token_id", source);
       if (!eos.empty()) special.eos = eos;
     }
-    if (generation.contains("bos_token_id") && !generation["bos_token_id"].is_null()) {
-      special.bos = token_id_list(generation["bos_token_id"], "bos_token_id", source).front();
-    }
-    if (generation.contains("pad_token_id") && !generation["pad_token_id"].is_null()) {
-      special.pad = token_id_list(generation["pad_token_id"], "pad_token_id", source).front();
+    for (auto [key, target] : {std::pair{"bos_token_id", &special.bos}, std::pair{"pad_token_id", &special.pad}}) {
+      if (!generation.contains(key)) continue;
+      const auto ids = token_id_list(generation[key], key, source);
+      if (ids.size() > 1) fail_usage("'{}': {} must be a single id", source, key);
+      if (!ids.empty()) *target = ids.front();
     }
   }
   if (special.eos.empty()) {
