@@ -51,9 +51,12 @@ void AttentionImpl::reset() {
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                      const torch::Tensor& mask, KVCache* cache, int64_t layer) {
-  const int64_t batch = x.size(0), tokens = x.size(1), d = config.resolved_head_dim();
-  // Head counts follow the projection widths, so narrower (sharded) projections work unchanged.
-  auto heads = [&](const torch::Tensor& projected) { return projected.view({batch, tokens, -1, d}).transpose(1, 2); };
+  const int64_t batch = x.size(0), d = config.resolved_head_dim();
+  // Head and token counts follow the projections' outputs, so sharded projections (fewer heads) and
+  // sequence-parallel ones (x holds a part of the tokens, the projection all of them) work unchanged.
+  auto heads = [&](const torch::Tensor& projected) {
+    return projected.view({batch, projected.size(1), -1, d}).transpose(1, 2);
+  };
   auto q = heads(q_proj->forward(x));
   auto k = heads(k_proj->forward(x));
   auto v = heads(v_proj->forward(x));
@@ -70,7 +73,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   const bool grouped = q.size(1) != k.size(1);
   auto out = at::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional(mask) : std::nullopt,
                                               /*dropout_p=*/0.0, /*is_causal=*/!mask.defined(), std::nullopt, grouped);
-  return o_proj->forward(out.transpose(1, 2).reshape({batch, tokens, -1}));
+  return o_proj->forward(out.transpose(1, 2).reshape({batch, out.size(2), -1}));
 }
 
 }  // namespace ember::model
