@@ -21,7 +21,8 @@ void register_export(CLI::App& app) {
   cmd->add_option("--out", out, "Output directory (hf) or .gguf file (gguf)")->required();
   cmd->add_option("--dtype", dtype, "Weight type: f32, bf16, f16 (hf); f32, f16, bf16, q8_0 (gguf); default f32");
   cmd->add_option("--max-shard-size", max_shard_bytes, "hf: largest safetensors shard in bytes")->capture_default_str();
-  cmd->add_option("--tokenizer", tokenizer, "tokenizer.json to use instead of the run config's data.tokenizer");
+  cmd->add_option("--tokenizer", tokenizer,
+                  "tokenizer.json to use instead of the checkpoint's own (or its config's data.tokenizer)");
   cmd->callback([] {
     const std::string chosen = dtype.empty() ? "f32" : dtype;
     const auto tokenizer_override = tokenizer.empty() ? std::nullopt : std::optional<std::filesystem::path>(tokenizer);
