@@ -1,0 +1,80 @@
+// `ember eval --checkpoint DIR --task NAME`: accuracy on held-out (eval-split) problems of a
+// generated task, greedy or sampled pass@k. The last line of stdout is one JSON object:
+//   {"task": ..., "accuracy": ..., "samples": ..., "params": ..., "pass_k": ..., ...}
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "apps/command.h"
+#include "data/tasks/registry.h"
+#include "data/tokenizer/tokenizer.h"
+#include "model/flops.h"
+#include "train/checkpoint.h"
+#include "train/model_io.h"
+#include "train/rl/task_eval.h"
+
+namespace ember::apps {
+namespace {
+
+struct EvalArgs {
+  std::string checkpoint;
+  std::string task;
+  train::rl::TaskEvalOptions options;
+  int64_t threads = 0;
+};
+
+void run_eval(const EvalArgs& args) {
+  at::set_num_threads(int(args.threads > 0 ? args.threads : std::max(1u, std::thread::hardware_concurrency())));
+  const auto& task = data::tasks::find_task(args.task);
+  auto dir = train::resolve_checkpoint(args.checkpoint);
+  auto tokenizer = data::Tokenizer::load(train::checkpoint_tokenizer(dir).string());
+  auto model_config = train::read_model_config(dir);
+  auto model = train::load_model(dir);
+  auto result = train::rl::evaluate_task(model, tokenizer, task, args.options);
+  const int difficulty = args.options.difficulty > 0 ? args.options.difficulty : task.default_difficulty();
+  fmt::print("{}: {} / {} held-out problems solved ({}), accuracy {:.4f}\n", args.task, result.correct,
+             result.samples, args.options.pass_k > 1 ? fmt::format("pass@{}", args.options.pass_k) : "greedy",
+             result.accuracy);
+  nlohmann::json summary = {{"task", args.task},
+                            {"accuracy", result.accuracy},
+                            {"samples", result.samples},
+                            {"correct", result.correct},
+                            {"params", model::count_parameters(model_config)},
+                            {"pass_k", args.options.pass_k},
+                            {"temperature", args.options.temperature},
+                            {"difficulty", difficulty},
+                            {"seed", args.options.seed},
+                            {"format_score", result.format_score},
+                            {"mean_length", result.mean_length},
+                            {"truncated", result.truncated},
+                            {"checkpoint", dir.string()}};
+  fmt::print("{}\n", summary.dump());
+}
+
+}  // namespace
+
+void register_eval(CLI::App& app) {
+  static EvalArgs args;
+  auto* cmd = app.add_subcommand("eval", "Accuracy on held-out problems of a generated task (greedy or pass@k)");
+  cmd->add_option("--checkpoint", args.checkpoint, "Checkpoint directory, or a run directory (its newest)")->required();
+  cmd->add_option("--task", args.task, "Task name")->required()->check(CLI::IsMember(data::tasks::task_names()));
+  cmd->add_option("--samples", args.options.samples, "Held-out problems to evaluate")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--seed", args.options.seed, "Seed of the held-out problem stream (and of sampling)")
+      ->capture_default_str();
+  cmd->add_option("--difficulty", args.options.difficulty, "Task difficulty 1-5; 0 is the task's default")
+      ->check(CLI::Range(0, 5))->capture_default_str();
+  cmd->add_option("--pass-k", args.options.pass_k, "Completions per problem; solved when any is correct")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--temperature", args.options.temperature, "Sampling temperature; 0 is greedy (pass@1 only)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--max-new-tokens", args.options.max_new_tokens, "Completion length limit")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--threads", args.threads, "CPU threads; 0 uses every core")->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->callback([] { run_eval(args); });
+}
+
+}  // namespace ember::apps

@@ -1,0 +1,43 @@
+// Held-out accuracy of a model on a generated task: `ember eval` and the RL recipe's periodic
+// evaluation.
+//
+// Problems 0 .. samples-1 of the task's EVAL-split stream `seed` (never seen in training data,
+// data/tasks/split.h) are answered with the KV-cache engine and judged by the task's verifier:
+//   pass_k = 1, temperature 0:  greedy accuracy = correct / samples
+//   pass_k = k:                 k completions per problem sampled at `temperature`; a problem
+//                               counts when any of them is correct (pass@k with n = k samples)
+#pragma once
+
+#include <cstdint>
+
+#include "data/tasks/task.h"
+#include "data/tokenizer/tokenizer.h"
+#include "model/transformer.h"
+
+namespace ember::train::rl {
+
+struct TaskEvalOptions {
+  int64_t samples = 200;
+  uint64_t seed = 0;
+  int difficulty = 0;  ///< 0 = the task's default
+  int64_t pass_k = 1;
+  double temperature = 0;
+  int64_t max_new_tokens = 128;
+  int64_t batch_size = 256;  ///< completions generated together
+};
+
+struct TaskEvalResult {
+  int64_t samples = 0;
+  int64_t correct = 0;  ///< problems solved (any of k)
+  double accuracy = 0;
+  double format_score = 0;   ///< mean over every completion
+  double mean_length = 0;    ///< completion tokens, mean over every completion
+  double truncated = 0;      ///< fraction of completions that hit max_new_tokens
+};
+
+/// Evaluates `model` (put in eval mode; restored to training mode by the caller when needed).
+/// Throws ember::UsageError for samples < 1, pass_k < 1, or pass_k > 1 at temperature 0.
+TaskEvalResult evaluate_task(model::Transformer& model, const data::Tokenizer& tokenizer,
+                             const data::tasks::Task& task, const TaskEvalOptions& options);
+
+}  // namespace ember::train::rl

@@ -1,0 +1,38 @@
+// The text interface between generated tasks and the model, shared by RL rollouts and
+// `ember eval`: problem streams per split, prompts as token ids, completions back as text.
+//
+// A prompt is the problem's prompt text encoded on its own, with no BOS or separator in front:
+// pretraining packs documents with document masking, so a document's first token sees nothing
+// before it, exactly like a prompt at position 0 here. Generation stops at <|eos|> (the document
+// separator of `ember data prepare`); the completion text is the decoded tokens without it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/tasks/problem.h"
+#include "data/tasks/task.h"
+#include "data/tokenizer/tokenizer.h"
+#include "model/generate.h"
+
+namespace ember::train::rl {
+
+/// Problems `first`, first + 1, ... of the task's stream `seed` in `split`; difficulty 0 means the
+/// task's default.
+std::vector<data::tasks::Problem> draw_problems(const data::tasks::Task& task, data::tasks::Split split, uint64_t seed,
+                                                uint64_t first, int64_t count, int difficulty);
+
+/// The prompt's token ids; throws ember::Error when it encodes to nothing.
+std::vector<int64_t> encode_prompt(const data::Tokenizer& tokenizer, const std::string& prompt);
+
+/// The id of <|eos|>, the stop token of every completion; throws ember::Error when missing.
+int64_t eos_token(const data::Tokenizer& tokenizer);
+
+/// The completion's text, without its stop token.
+std::string completion_text(const data::Tokenizer& tokenizer, const model::Completion& completion);
+
+/// The task's metadata of a problem as JSON {"task", "answer", "meta"} (reward command input).
+nlohmann::json problem_metadata(const data::tasks::Problem& problem);
+
+}  // namespace ember::train::rl
