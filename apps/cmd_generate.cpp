@@ -46,6 +46,7 @@ void run_generate(const GenerateArgs& args) {
   options.sampling.temperature = args.temperature;
   options.sampling.top_k = args.top_k;
   options.sampling.top_p = args.top_p;
+  options.sampling.vocab_limit = tokenizer.vocab_size();  // never sample padding rows of the embedding
   options.seed = args.seed;
   if (auto eos = tokenizer.token_to_id("<|eos|>")) options.stop_tokens.push_back(*eos);
   auto completions = model::generate(model, prompt_ids, options);

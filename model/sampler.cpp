@@ -19,7 +19,9 @@ SampledTokens sample_tokens(const at::Tensor& logits, const at::Tensor& uniforms
   if (options.top_k < 0) fail("sampling top_k must be >= 0, got {}", options.top_k);
   if (!(options.top_p > 0 && options.top_p <= 1)) fail("sampling top_p must be in (0, 1], got {}", options.top_p);
 
+  if (options.vocab_limit < 0) fail("sampling vocab_limit must be >= 0, got {}", options.vocab_limit);
   auto scores = logits.to(at::kFloat);
+  if (options.vocab_limit > 0 && options.vocab_limit < scores.size(-1)) scores = scores.narrow(-1, 0, options.vocab_limit);
   if (options.temperature == 0) {
     auto tokens = scores.argmax(-1);
     auto logprobs = at::log_softmax(scores, -1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1);

@@ -19,6 +19,9 @@ struct SamplingOptions {
   double temperature = 1.0;  ///< 0 picks the argmax (greedy)
   int64_t top_k = 0;         ///< keep the k most likely tokens; 0 keeps all
   double top_p = 1.0;        ///< keep the smallest most-likely set with this mass; 1 keeps all
+  /// Sample only ids below this (a tokenizer smaller than the embedding's padded rows); 0 = all.
+  /// Log-probs are then those of the restricted distribution.
+  int64_t vocab_limit = 0;
 };
 
 struct SampledTokens {

@@ -190,3 +190,17 @@ TEST(Sampler, TemperatureSamplingFollowsTheSoftmax) {
   EXPECT_THROW(sample_tokens(logits, uniforms, {-1.0, 0, 1.0}), Error);
   EXPECT_THROW(sample_tokens(logits, uniforms, {1.0, 0, 0.0}), Error);
 }
+
+TEST(Sampler, VocabLimitNeverPicksPaddingRows) {
+  // The largest logits sit in rows 4 and 5, past a 4-token vocabulary.
+  auto logits = at::tensor(std::vector<double>{0.1, 0.2, 0.3, 0.4, 9.0, 8.0}, at::kFloat).unsqueeze(0).repeat({500, 1});
+  auto uniforms = at::rand({500}, at::kDouble);
+  SamplingOptions greedy{0.0, 0, 1.0, 4};
+  EXPECT_TRUE((sample_tokens(logits, uniforms, greedy).tokens == 3).all().item<bool>());
+  SamplingOptions sampled{1.0, 0, 1.0, 4};
+  auto result = sample_tokens(logits, uniforms, sampled);
+  EXPECT_TRUE((result.tokens < 4).all().item<bool>());
+  auto expected = at::log_softmax(logits.narrow(-1, 0, 4), -1).gather(-1, result.tokens.unsqueeze(-1)).squeeze(-1);
+  EXPECT_TRUE(at::allclose(result.logprobs, expected));
+  EXPECT_THROW(sample_tokens(logits, uniforms, SamplingOptions{1.0, 0, 1.0, -1}), Error);
+}
