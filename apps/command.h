@@ -19,6 +19,7 @@ std::string version_report();
 void register_version(CLI::App& app);
 void register_pretrain(CLI::App& app);
 void register_rl(CLI::App& app);
+void register_distill(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_bench(CLI::App& app);

@@ -6,6 +6,7 @@ namespace ember::apps {
 void register_commands(CLI::App& app) {
   register_pretrain(app);
   register_rl(app);
+  register_distill(app);
   register_eval(app);
   register_generate(app);
   register_bench(app);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "train/bench.h"
+#include "train/distill/distill_config.h"
 #include "train/rl/rl_config.h"
 
 namespace ember::train {
@@ -162,6 +163,8 @@ std::string config_reference_markdown() {
   describe_pretrain(schema, pretrain);
   rl::RlOptions rl_options;
   rl::describe_rl_options(schema, rl_options);
+  distill::DistillOptions distill_options;
+  distill::describe_distill_options(schema, distill_options);
   BenchConfig bench;
   describe_bench(schema, bench);
   return schema.to_markdown("Config reference");
