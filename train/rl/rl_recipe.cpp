@@ -175,8 +175,8 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
   RunState state;
   if (auto resume = find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
     auto checkpoint = load_checkpoint(*resume);
-    trainer.load(checkpoint.model, checkpoint.optimizer, checkpoint.step);
     state = run_state_from(checkpoint.state);
+    trainer.load(checkpoint.model, checkpoint.optimizer, checkpoint.state.at("optimizer_steps").get<int64_t>());
     log::info("resumed from {} at step {}", resume->string(), state.step);
   } else {
     load_parameters(*policy, load_checkpoint(init_dir).model, "checkpoint '" + init_dir.string() + "'");
@@ -222,10 +222,11 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
   CheckpointWriter checkpoints(run_dir, config.checkpoint.keep);
   auto save_checkpoint = [&] {
     Checkpoint checkpoint;
-    checkpoint.step = trainer.steps_done();
+    checkpoint.step = state.step;  // named by RL step; the optimizer's own count is in the state
     checkpoint.model = trainer.parameters();
     checkpoint.optimizer = trainer.optimizer_state();
     checkpoint.state = to_json(state);
+    checkpoint.state["optimizer_steps"] = trainer.steps_done();
     checkpoint.state["bad_steps_total"] = trainer.bad_steps_total();
     checkpoint.config_yaml = saved_yaml;
     checkpoint.tokenizer_json = tokenizer_json;
