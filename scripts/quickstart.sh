@@ -68,6 +68,23 @@ summary.update({
 summary_path.write_text(json.dumps(summary, indent=2) + "\n")
 PY
 
+stage "distill the RL model (teacher) into nano-student (0.23x parameters) and evaluate it"
+$EMBER distill --config configs/nano/distill.yaml
+$EMBER eval --checkpoint "$OUT/distill" --task word_problems --samples 200 | tail -1 > "$OUT/distill/eval.json"
+"${EMBER_PYTHON:-${XDG_DATA_HOME:-$HOME/.local/share}/ember/venv/bin/python}" - "$OUT" <<'PY'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+summary_path = out / "summary.json"
+summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+result = json.loads((out / "distill" / "eval.json").read_text())
+rows = [json.loads(l) for l in (out / "distill" / "metrics.jsonl").read_text().splitlines() if l.strip()]
+summary["distill"] = {"accuracy": result["accuracy"], "params": result["params"], "task": result["task"],
+                      "flops_teacher": rows[-1]["flops_teacher"], "flops_student": rows[-1]["flops_student"],
+                      "checkpoint": result["checkpoint"]}
+summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+print(f"distilled student: {result['params']:,} parameters, held-out {result['task']} accuracy {result['accuracy']:.3f}")
+PY
+
 stage "results"
 "$PYTHON" scripts/summarize_run.py "$OUT/pretrain"
 "$PYTHON" -c '

@@ -74,7 +74,13 @@ SampledMicroBatch sampled_micro_batch(model::Transformer& sampler, const data::T
 
   std::vector<rl::ScoredSequence> kept;
   for (int64_t i = 0; i < count; ++i) {
-    const auto& completion = completions[size_t(i)];
+    auto& completion = completions[size_t(i)];
+    // A model with padded embedding rows can sample an id the tokenizer lacks: the completion ends
+    // before it (such rows only get mass from an untrained tail).
+    auto outside = std::find_if(completion.token_ids.begin(), completion.token_ids.end(),
+                                [&](int64_t id) { return id >= tokenizer.vocab_size(); });
+    if (outside == completion.token_ids.begin()) continue;
+    completion.token_ids.erase(outside, completion.token_ids.end());
     out.generated_tokens += int64_t(completion.token_ids.size());
     out.longest = std::max<int64_t>(out.longest, int64_t(prompts[size_t(i)].size() + completion.token_ids.size()));
     const bool correct = task.verify(problems[size_t(i)], rl::completion_text(tokenizer, completion)).correct;
