@@ -1,10 +1,20 @@
-// The pretraining recipe (see pretrain.h): run directory, tokenizer and data, model, trainer,
-// resume, the step loop with logging, evaluation and checkpoints, and a final summary.
+// The pretraining recipe (see pretrain.h): launch environment and device mesh, run directory,
+// tokenizer and data, model (parallelized over the mesh), trainer, resume, the step loop with
+// logging, evaluation and checkpoints, and a final summary.
+//
+// Distributed: every rank builds the full model from the seed and keeps its tp shard; the loader
+// gives dp rank d its part of the global batch (tp ranks of one dp group read the same data); the
+// loss is divided by the global token count. Rank 0 alone writes metrics, TensorBoard and
+// checkpoints, which hold logical (unsharded) tensors, so any layout resumes from any other.
 #include "train/pretrain.h"
 
+#include <exception>
 #include <filesystem>
+#include <optional>
 
+#include <ATen/Context.h>
 #include <ATen/ops/from_blob.h>
+#include <ATen/ops/full.h>
 #include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
@@ -15,8 +25,10 @@
 #include "core/log.h"
 #include "data/loader.h"
 #include "data/tokenizer/tokenizer.h"
+#include "distributed/launch_env.h"
+#include "distributed/mesh.h"
+#include "distributed/parallelize.h"
 #include "model/flops.h"
-#include "model/loss.h"
 #include "model/transformer.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
@@ -48,7 +60,7 @@ BatchTensors to_tensors(const data::Batch& batch, const c10::Device& device, boo
   return t;
 }
 
-/// The data-parallel layout of the global batch (one process until distributed training lands).
+/// The data-parallel layout of the global batch: batch_size = micro_batch x accumulation x dp.
 struct BatchLayout {
   int64_t micro_batch = 0;
   int64_t accumulation = 0;
@@ -65,8 +77,9 @@ BatchLayout batch_layout(const TrainConfig& train, int64_t dp) {
   return layout;
 }
 
+/// Mean validation loss over every dp rank's eval_batches micro batches.
 double evaluate(model::Transformer& model, data::Loader& loader, const TrainConfig& train, const Runtime& runtime,
-                bool mask_documents) {
+                bool mask_documents, const distributed::ParallelLayout& layout, distributed::Communicator& dp) {
   c10::NoGradGuard no_grad;
   AutocastScope autocast(runtime.bf16_autocast);
   model->eval();
@@ -76,11 +89,15 @@ double evaluate(model::Transformer& model, data::Loader& loader, const TrainConf
   for (int64_t i = 0; i < train.eval_batches; ++i) {
     auto batch = to_tensors(loader.next_val(), runtime.device, mask_documents);
     auto logits = model->forward(batch.inputs, batch.doc_ids);
-    loss_sum += model::cross_entropy_sum(logits, batch.targets).item<double>();
+    loss_sum += layout.cross_entropy_sum(logits, batch.targets).item<double>();
     tokens += batch.targets.numel();
   }
   model->train();
-  return loss_sum / double(tokens);
+  double sums[2] = {loss_sum, double(tokens)};
+  auto totals = at::from_blob(sums, {2}, at::TensorOptions().dtype(at::kDouble)).to(runtime.device, at::kDouble, false, true);
+  dp.all_reduce(totals, distributed::ReduceOp::sum);
+  auto host = totals.to(at::kCPU);
+  return host[0].item<double>() / host[1].item<double>();
 }
 
 at::Tensor cpu_rng_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
@@ -90,12 +107,40 @@ void restore_cpu_rng_state(const at::Tensor& state) {
   generator.set_state(state);
 }
 
+/// The mesh and shard layout for the manifest: a checkpoint records the layout that wrote it;
+/// tp rank r of a sharded parameter held [r length, (r + 1) length) of dim `dim`.
+nlohmann::json layout_json(const distributed::Mesh& mesh, const distributed::ParallelLayout& layout, int64_t zero) {
+  nlohmann::json shards = nlohmann::json::object();
+  for (const auto& [name, spec] : layout.shards) {
+    if (spec.replicated()) continue;
+    shards[name] = {{"dim", spec.dim}, {"length", spec.length}, {"full_shape", spec.full_shape}};
+  }
+  return {{"dp", mesh.dp}, {"tp", mesh.tp}, {"zero", zero}, {"sharded", shards}};
+}
+
+/// The bytes a step handed to each kind of collective, for metrics.jsonl (comm_<kind>_bytes).
+void add_volume_scalars(const distributed::CommVolume& volume, std::vector<std::pair<std::string, double>>& scalars) {
+  for (int k = 0; k < distributed::kCollectiveKinds; ++k) {
+    const auto name = std::string(distributed::collective_name(distributed::Collective(k)));
+    scalars.emplace_back("comm_" + name + "_bytes", double(volume.bytes[size_t(k)]));
+    scalars.emplace_back("comm_" + name + "_calls", double(volume.calls[size_t(k)]));
+  }
+}
+
 }  // namespace
 
 void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml) {
-  const int64_t dp = 1;
+  const auto env = distributed::detect_launch_env();
+  log::set_rank(env.rank, env.world_size);
   const auto run_dir = fs::path(config.run.dir);
-  const auto runtime = setup_runtime(config.train);
+  auto runtime = setup_runtime(config.train, env.local_world_size);
+  if (runtime.device.is_cuda()) {
+    runtime.device = c10::Device(c10::kCUDA, c10::DeviceIndex(distributed::gpu_for_local_rank(env, int(at::getNumGPUs()))));
+  }
+  const auto mesh = std::make_shared<distributed::Mesh>(distributed::Mesh::init(
+      env, {config.parallel.dp, config.parallel.tp, config.parallel.timeout_s, runtime.device.is_cuda()}));
+  const bool lead = mesh->rank() == 0;  // writes the run directory, metrics and checkpoints
+  const int64_t dp = mesh->dp;
   const auto layout = batch_layout(config.train, dp);
   const int64_t schedule_steps = config.optim.schedule_steps > 0 ? config.optim.schedule_steps : config.train.steps;
   if (config.data.train.empty()) fail_usage("data.train is empty: list the HDF5 token stores to train on");
@@ -116,19 +161,27 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
   loader_options.val_fraction = config.data.val_fraction;
   loader_options.prefetch = int(config.data.prefetch);
   loader_options.tokenizer_sha256 = tokenizer.sha256();
+  loader_options.rank = int(mesh->dp_rank);
+  loader_options.world = int(mesh->dp);
   data::Loader loader(loader_options);
   if (loader.vocab_size() > config.model.vocab_size) {
     fail_usage("model.vocab_size ({}) is smaller than the token stores' vocabulary ({})", config.model.vocab_size,
                loader.vocab_size());
   }
 
-  make_directories(run_dir);
-  write_file_atomic(run_dir / "config.yaml", resolved_yaml);
+  if (lead) {
+    make_directories(run_dir);
+    write_file_atomic(run_dir / "config.yaml", resolved_yaml);
+  }
 
+  // Every rank initialises the logical model from the seed, then keeps its tp shard.
   at::manual_seed(uint64_t(config.train.seed));
   model::Transformer model(config.model);
   model->to(runtime.device);
-  Trainer trainer(model.ptr(), config.optim, config.train, schedule_steps);
+  const auto parallel_layout = std::make_shared<distributed::ParallelLayout>(
+      distributed::parallelize(*model, *mesh, distributed::ParallelPlan::megatron()));
+  Trainer trainer(model.ptr(), config.optim, config.train, schedule_steps,
+                  TrainerParallel{mesh, parallel_layout, config.parallel.zero, config.parallel.bucket_mb});
 
   const double flops_per_token = model::training_flops_per_token(config.model, config.train.seq_len);
   log::info("model: {:.3f}M parameters ({:.3f}M non-embedding), {:.3g} training FLOPs per token",
@@ -136,6 +189,10 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
             double(model::count_non_embedding_parameters(config.model)) / 1e6, flops_per_token);
   log::info("batch: {} sequences x {} tokens = micro batch {} x accumulation {} x dp {}", config.train.batch_size,
             config.train.seq_len, layout.micro_batch, layout.accumulation, dp);
+  if (mesh->world_size() > 1) {
+    log::info("mesh: {} ranks = dp {} x tp {}, ZeRO-{}, {} backend, collective timeout {} s", mesh->world_size(),
+              mesh->dp, mesh->tp, config.parallel.zero, mesh->world->backend(), config.parallel.timeout_s);
+  }
 
   int64_t tokens_seen = 0;
   double flops_total = 0;
@@ -146,7 +203,13 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
     tokens_seen = checkpoint.state.value("tokens_seen", int64_t(0));
     flops_total = checkpoint.state.value("flops_total", 0.0);
     if (auto it = checkpoint.optimizer.find("rng.cpu"); it != checkpoint.optimizer.end()) restore_cpu_rng_state(it->second);
-    log::info("resumed from {} at step {}", resume->string(), checkpoint.step);
+    if (checkpoint.state.contains("layout")) {
+      const auto& saved = checkpoint.state["layout"];
+      log::info("resumed from {} at step {} (saved at dp {} x tp {}, ZeRO-{})", resume->string(), checkpoint.step,
+                saved.value("dp", 1), saved.value("tp", 1), saved.value("zero", 0));
+    } else {
+      log::info("resumed from {} at step {}", resume->string(), checkpoint.step);
+    }
   }
   if (trainer.steps_done() >= config.train.steps) {
     log::info("nothing to do: the run is already at step {} of {}", trainer.steps_done(), config.train.steps);
@@ -155,26 +218,47 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
 
   auto peak = peak_flops(runtime.device, runtime.bf16_autocast, config.metrics.peak_flops);
   log::info("peak for MFU: {:.3g} FLOP/s ({})", peak.flops_per_s, peak.how);
-  MetricsLog metrics(run_dir, config.metrics.tensorboard);
-  metrics.truncate_from(trainer.steps_done() + 1);
-  CheckpointWriter checkpoints(run_dir, config.checkpoint.keep);
+  std::optional<MetricsLog> metrics;
+  std::optional<CheckpointWriter> checkpoints;
+  if (lead) {
+    metrics.emplace(run_dir, config.metrics.tensorboard);
+    metrics->truncate_from(trainer.steps_done() + 1);
+    checkpoints.emplace(run_dir, config.checkpoint.keep);
+  }
   auto save_checkpoint = [&] {
-    Checkpoint checkpoint;
-    checkpoint.step = trainer.steps_done();
-    checkpoint.model = trainer.parameters();
-    checkpoint.optimizer = trainer.optimizer_state();
-    checkpoint.optimizer["rng.cpu"] = cpu_rng_state();
-    checkpoint.state = {{"loader", loader.state()}, {"tokens_seen", tokens_seen}, {"flops_total", flops_total},
-                        {"bad_steps_total", trainer.bad_steps_total()}};
-    checkpoint.config_yaml = resolved_yaml;
-    checkpoint.tokenizer_json = tokenizer_json;
-    auto dir = checkpoints.save(checkpoint);
-    log::info("checkpoint: {}", dir.string());
+    auto logical = trainer.logical_state();  // a collective: every rank takes part
+    std::exception_ptr failure;
+    if (lead) {
+      try {
+        Checkpoint checkpoint;
+        checkpoint.step = trainer.steps_done();
+        checkpoint.model = std::move(logical.parameters);
+        checkpoint.optimizer = std::move(logical.optimizer);
+        checkpoint.optimizer["rng.cpu"] = cpu_rng_state();
+        checkpoint.state = {{"loader", loader.state()},
+                            {"tokens_seen", tokens_seen},
+                            {"flops_total", flops_total},
+                            {"bad_steps_total", trainer.bad_steps_total()},
+                            {"layout", layout_json(*mesh, *parallel_layout, config.parallel.zero)}};
+        checkpoint.config_yaml = resolved_yaml;
+        checkpoint.tokenizer_json = tokenizer_json;
+        auto dir = checkpoints->save(checkpoint);
+        log::info("checkpoint: {}", dir.string());
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    // Every rank learns whether rank 0 succeeded, so a failed save stops the whole job together.
+    auto saved = at::full({1}, failure ? 0.0f : 1.0f, at::TensorOptions().device(runtime.device));
+    mesh->world->broadcast(saved, 0);
+    if (failure) std::rethrow_exception(failure);
+    if (saved.item<float>() == 0.0f) fail("rank 0 could not save the checkpoint at step {}", trainer.steps_done());
   };
 
   const int64_t tokens_per_step = config.train.batch_size * config.train.seq_len;
   const bool mask_documents = config.data.mask_documents;
-  Progress progress(config.train.steps, flops_per_token, peak.flops_per_s);
+  // MFU of the whole job: every rank contributes its peak.
+  Progress progress(config.train.steps, flops_per_token, peak.flops_per_s * double(mesh->world_size()));
   progress.start(trainer.steps_done());
   double last_loss = 0, last_val_loss = -1;
   model->train();
@@ -184,12 +268,14 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
       micro_batches.push_back(to_tensors(loader.next_train(), runtime.device, mask_documents));
     }
     const double global_tokens = double(tokens_per_step);
+    const auto volume_before = mesh->volume();
     auto result = trainer.step(layout.accumulation, [&](int64_t m) {
       AutocastScope autocast(runtime.bf16_autocast);
       const auto& batch = micro_batches[size_t(m)];
       auto logits = model->forward(batch.inputs, batch.doc_ids);
-      return model::cross_entropy_sum(logits, batch.targets) / global_tokens;
+      return parallel_layout->cross_entropy_sum(logits, batch.targets) / global_tokens;
     });
+    const auto step_volume = mesh->volume() - volume_before;
     if (result.skipped) continue;
     const int64_t step = trainer.steps_done();
     tokens_seen += tokens_per_step;
@@ -201,7 +287,7 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
     const bool eval_now = (config.train.eval_interval > 0 && step % config.train.eval_interval == 0) ||
                           step == config.train.steps;
     if (eval_now && config.data.val_fraction > 0) {
-      last_val_loss = evaluate(model, loader, config.train, runtime, mask_documents);
+      last_val_loss = evaluate(model, loader, config.train, runtime, mask_documents, *parallel_layout, *mesh->dp_group);
       scalars.emplace_back("val_loss", last_val_loss);
       log::info("step {}: validation loss {:.4f}", step, last_val_loss);
     }
@@ -214,14 +300,15 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
                                        {"mfu", rates.mfu},
                                        {"flops_total", flops_total},
                                        {"tokens", double(tokens_seen)}});
-      metrics.log(step, scalars);
+      if (mesh->world_size() > 1) add_volume_scalars(step_volume, scalars);
+      if (metrics) metrics->log(step, scalars);
       log::info("{}", progress.line(step, result.loss, result.lr, rates));
     }
     if ((config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps) {
       save_checkpoint();
     }
   }
-  metrics.flush();
+  if (metrics) metrics->flush();
   log::info("done: {} steps, final loss {:.4f}{}, {:.3g} FLOPs, {} in this process", trainer.steps_done(), last_loss,
             last_val_loss >= 0 ? fmt::format(", validation loss {:.4f}", last_val_loss) : std::string(),
             flops_total, format_duration(progress.elapsed_s()));

@@ -1,4 +1,4 @@
-// The shared trainer step (see trainer.h for the maths).
+// The shared trainer step (see trainer.h for the maths) and the logical view of its state.
 #include "train/trainer.h"
 
 #include <cmath>
@@ -6,40 +6,109 @@
 #include <ATen/ops/_foreach_mul.h>
 #include <ATen/ops/_foreach_norm.h>
 #include <ATen/ops/stack.h>
+#include <ATen/ops/zeros.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "distributed/grad_sync.h"
+#include "distributed/mesh.h"
+#include "distributed/parallelize.h"
+#include "distributed/zero1.h"
 #include "train/model_io.h"
 
 namespace ember::train {
 namespace {
 
-std::vector<NamedParameter> optimizer_parameters(torch::nn::Module& model, bool decay_embeddings) {
-  std::vector<NamedParameter> parameters;
+using distributed::NamedTensors;
+
+const std::vector<std::string> kStateSuffixes = {".exp_avg", ".exp_avg_sq"};
+
+std::shared_ptr<const distributed::Mesh> single_process_mesh() {
+  return std::make_shared<distributed::Mesh>(distributed::Mesh::over(distributed::make_solo_communicator("world"), 1, 1));
+}
+
+/// Every parameter whole, as parallelize() describes an unsharded model.
+std::shared_ptr<const distributed::ParallelLayout> replicated_layout(torch::nn::Module& model) {
+  auto layout = std::make_shared<distributed::ParallelLayout>();
+  layout->tp = distributed::make_solo_communicator("tp");
   for (const auto& item : model.named_parameters()) {
-    if (!item.value().requires_grad()) continue;
-    parameters.push_back({item.key(), item.value(), default_weight_decay(item.key(), item.value(), decay_embeddings)});
+    distributed::ShardSpec whole;
+    whole.full_shape = item.value().sizes().vec();
+    layout->shards[item.key()] = whole;
+  }
+  return layout;
+}
+
+NamedTensors trainable_parameters(torch::nn::Module& model) {
+  NamedTensors parameters;
+  for (const auto& item : model.named_parameters()) {
+    if (item.value().requires_grad()) parameters.emplace_back(item.key(), item.value());
   }
   return parameters;
+}
+
+/// The tensors AdamW updates: the parameters, or this rank's ZeRO-1 slices of them. Weight decay
+/// is decided on the whole parameter either way.
+std::vector<NamedParameter> optimizer_parameters(const NamedTensors& parameters, const distributed::Zero1* zero,
+                                                 bool decay_embeddings) {
+  std::vector<NamedParameter> result;
+  if (zero) {
+    for (const auto& piece : zero->pieces()) {
+      result.push_back({piece.name, piece.tensor, default_weight_decay(piece.name, piece.parameter, decay_embeddings)});
+    }
+    return result;
+  }
+  for (const auto& [name, tensor] : parameters) {
+    result.push_back({name, tensor, default_weight_decay(name, tensor, decay_embeddings)});
+  }
+  return result;
+}
+
+bool split_state_key(const std::string& key, std::string& parameter, std::string& suffix) {
+  for (const auto& s : kStateSuffixes) {
+    if (key.size() > s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0) {
+      parameter = key.substr(0, key.size() - s.size());
+      suffix = s;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
 
 Trainer::Trainer(std::shared_ptr<torch::nn::Module> model, const OptimConfig& optim, const TrainConfig& train,
-                 int64_t schedule_steps)
+                 int64_t schedule_steps, TrainerParallel parallel)
     : model_(std::move(model)),
-      optimizer_(optimizer_parameters(*model_, optim.decay_embeddings),
+      mesh_(parallel.mesh ? std::move(parallel.mesh) : single_process_mesh()),
+      layout_(parallel.layout ? std::move(parallel.layout) : replicated_layout(*model_)),
+      named_parameters_(trainable_parameters(*model_)),
+      zero_(parallel.zero == 1 ? std::make_unique<distributed::Zero1>(named_parameters_, mesh_->dp_group) : nullptr),
+      dp_grads_(zero_ ? nullptr
+                      : std::make_unique<distributed::DataParallelGrads>(named_parameters_, mesh_->dp_group,
+                                                                          parallel.bucket_mb)),
+      optimizer_(optimizer_parameters(named_parameters_, zero_.get(), optim.decay_embeddings),
                  AdamWOptions{optim.beta1, optim.beta2, optim.eps, optim.weight_decay, optim.fused}),
       schedule_{optim.schedule, optim.lr, optim.min_lr_ratio, optim.warmup_steps, schedule_steps, optim.decay_fraction},
       grad_clip_(train.grad_clip),
-      max_bad_steps_(train.max_bad_steps) {}
+      max_bad_steps_(train.max_bad_steps) {
+  if (zero_) log::info("{}", zero_->memory().describe());
+}
+
+Trainer::~Trainer() = default;
 
 StepResult Trainer::step(int64_t micro_batches, const MicroBatchLoss& loss_of) {
   StepResult result;
   result.lr = learning_rate(schedule_, steps_done_);
   optimizer_.zero_grad();
+  if (zero_) {
+    // The optimizer holds slices; the parameters' own gradients accumulate the micro-batches.
+    for (const auto& item : named_parameters_) {
+      if (item.second.grad().defined()) item.second.mutable_grad().zero_();
+    }
+  }
   at::Tensor total_loss;
   for (int64_t m = 0; m < micro_batches; ++m) {
     at::Tensor loss = loss_of(m);
@@ -47,14 +116,13 @@ StepResult Trainer::step(int64_t micro_batches, const MicroBatchLoss& loss_of) {
     total_loss = total_loss.defined() ? total_loss + loss.detach() : loss.detach();
   }
 
-  std::vector<at::Tensor> grads;
-  for (const auto& p : optimizer_.parameters()) {
-    if (p.tensor.grad().defined()) grads.push_back(p.tensor.grad());
-  }
-  at::Tensor grad_norm = grads.empty() ? at::zeros({}, total_loss.options())
-                                       : at::stack(at::_foreach_norm(grads, 2.0)).norm(2.0);
+  const auto grads = synchronise_gradients();
+  at::Tensor grad_norm = gradient_norm(grads, total_loss.options());
+  // Each dp rank summed its own tokens' share of the global mean.
+  at::Tensor loss = total_loss.to(at::kFloat).reshape({1}).clone();
+  mesh_->dp_group->all_reduce(loss, distributed::ReduceOp::sum);
   // One host sync per step: the loss and the norm decide whether the update is safe.
-  auto host = at::stack({total_loss.to(at::kFloat), grad_norm.to(at::kFloat)}).to(at::kCPU);
+  auto host = at::stack({loss.reshape({}), grad_norm.to(at::kFloat)}).to(at::kCPU);
   result.loss = host[0].item<float>();
   result.grad_norm = host[1].item<float>();
 
@@ -74,11 +142,38 @@ StepResult Trainer::step(int64_t micro_batches, const MicroBatchLoss& loss_of) {
   bad_steps_in_a_row_ = 0;
   if (grad_clip_ > 0 && result.grad_norm > grad_clip_) {
     c10::NoGradGuard no_grad;
-    at::_foreach_mul_(grads, grad_clip_ / (result.grad_norm + 1e-6));
+    std::vector<at::Tensor> tensors;
+    for (const auto& item : grads) tensors.push_back(item.second);
+    at::_foreach_mul_(tensors, grad_clip_ / (result.grad_norm + 1e-6));
   }
   optimizer_.step(result.lr);
+  if (zero_) zero_->all_gather_params();
   ++steps_done_;
   return result;
+}
+
+NamedTensors Trainer::synchronise_gradients() {
+  distributed::sum_partial_grads_over_tp(named_parameters_, *layout_);
+  if (zero_) {
+    zero_->reduce_scatter_grads();
+    return zero_->piece_grads();
+  }
+  dp_grads_->all_reduce();
+  NamedTensors grads;
+  for (const auto& [name, parameter] : named_parameters_) {
+    if (parameter.grad().defined()) grads.emplace_back(name, parameter.grad());
+  }
+  return grads;
+}
+
+at::Tensor Trainer::gradient_norm(const NamedTensors& grads, const at::TensorOptions& options) const {
+  // Sharded gradients (tp shards, ZeRO-1 slices) add their squares over the mesh; whole ones on
+  // every rank are the full gradient already.
+  if (zero_ || mesh_->tp > 1) return distributed::global_grad_norm(grads, *mesh_, *layout_, zero_ != nullptr);
+  if (grads.empty()) return at::zeros({}, options);
+  std::vector<at::Tensor> tensors;
+  for (const auto& item : grads) tensors.push_back(item.second);
+  return at::stack(at::_foreach_norm(tensors, 2.0)).norm(2.0);
 }
 
 std::map<std::string, at::Tensor> Trainer::parameters() const {
@@ -87,10 +182,35 @@ std::map<std::string, at::Tensor> Trainer::parameters() const {
   return parameters;
 }
 
+LogicalState Trainer::logical_state() const {
+  LogicalState state;
+  state.parameters = layout_->gather_full(parameters());
+  const auto local = zero_ ? zero_->gather_state(optimizer_.state(), kStateSuffixes) : optimizer_.state();
+  for (const auto& suffix : kStateSuffixes) {
+    std::map<std::string, at::Tensor> by_parameter;
+    for (const auto& item : named_parameters_) by_parameter[item.first] = local.at(item.first + suffix);
+    for (const auto& [name, tensor] : layout_->gather_full(by_parameter)) state.optimizer[name + suffix] = tensor;
+  }
+  return state;
+}
+
 void Trainer::load(const std::map<std::string, at::Tensor>& parameters,
                    const std::map<std::string, at::Tensor>& optimizer, int64_t steps_done) {
-  load_parameters(*model_, parameters, "the checkpoint");
-  optimizer_.load_state(optimizer, steps_done);
+  // This rank's tp shard of each logical tensor (whole ones pass as they are).
+  auto local_of = [&](const std::string& parameter, const at::Tensor& full) {
+    auto it = layout_->shards.find(parameter);
+    return it == layout_->shards.end() || it->second.replicated() ? full : layout_->shard_of(parameter, full);
+  };
+  std::map<std::string, at::Tensor> local_parameters;
+  for (const auto& [name, tensor] : parameters) local_parameters[name] = local_of(name, tensor);
+  load_parameters(*model_, local_parameters, "the checkpoint");
+
+  std::map<std::string, at::Tensor> local_state;
+  for (const auto& [key, tensor] : optimizer) {
+    std::string parameter, suffix;
+    local_state[key] = split_state_key(key, parameter, suffix) ? local_of(parameter, tensor) : tensor;
+  }
+  optimizer_.load_state(zero_ ? zero_->scatter_state(local_state, kStateSuffixes) : local_state, steps_done);
   steps_done_ = steps_done;
 }
 

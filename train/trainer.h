@@ -1,19 +1,26 @@
-// The trainer core every recipe shares: one optimizer step from a set of micro-batches.
+// The trainer core every recipe shares: one optimizer step from a set of micro-batches, on one
+// process or on a dp x tp mesh of ranks.
 //
 //   for each micro-batch m:   loss_m = sum of per-token losses in m / N_global
-//                             backward(loss_m)            (gradients accumulate)
-//   g      = all gradients;   ||g|| = sqrt(sum g^2)
+//                             backward(loss_m)            (gradients accumulate; no communication)
+//   g      <- sum_tp g  for tp-partial gradients (QK-norms; norms under sequence parallelism)
+//   g      <- sum_dp g                          (bucketed all-reduce, or ZeRO-1 reduce-scatter)
+//   ||g||  of the logical model;  loss <- sum_dp loss   (every rank takes the same skip decision)
 //   if loss or ||g|| is not finite: skip the update, count a bad step (stop after max_bad_steps)
 //   clip:  g <- g * min(1, clip / ||g||)
-//   AdamW step with lr(step)
+//   AdamW step with lr(step)                    (ZeRO-1: on this rank's slice, then all-gather)
 //
-// Dividing each micro-batch's summed loss by the global token count N_global (not by the
-// micro-batch's own count) makes the step independent of how the batch is split into
-// micro-batches and ranks. Recipes supply the loss of a micro-batch; the trainer owns the rest.
+// Dividing each micro-batch's summed loss by the global token count N_global (over every dp rank
+// and micro-batch, not the micro-batch's own count) makes the summed gradient the gradient of the
+// global batch, so the step does not depend on how the batch is split into micro-batches and
+// ranks. Recipes supply the loss of a micro-batch; the trainer owns the rest. With the default
+// TrainerParallel (one process) every collective is a no-op.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include <ATen/Tensor.h>
 #include <torch/nn/module.h>
@@ -22,11 +29,18 @@
 #include "train/config.h"
 #include "train/schedule.h"
 
+namespace ember::distributed {
+class DataParallelGrads;
+class Zero1;
+class Mesh;
+struct ParallelLayout;
+}  // namespace ember::distributed
+
 namespace ember::train {
 
 struct StepResult {
-  double loss = 0;       ///< mean per-token loss of the step (sum over micro-batches)
-  double grad_norm = 0;  ///< before clipping
+  double loss = 0;       ///< mean per-token loss of the global batch (sum over micro-batches and dp)
+  double grad_norm = 0;  ///< of the logical model, before clipping
   double lr = 0;
   bool skipped = false;  ///< non-finite loss or gradient: no update was made
 };
@@ -34,28 +48,62 @@ struct StepResult {
 /// Returns the micro-batch's loss already divided by the global token count (a scalar tensor).
 using MicroBatchLoss = std::function<at::Tensor(int64_t micro_batch)>;
 
+/// Where the trainer's model lives: the defaults are one process.
+struct TrainerParallel {
+  std::shared_ptr<const distributed::Mesh> mesh;              ///< null: one process
+  std::shared_ptr<const distributed::ParallelLayout> layout;  ///< parallelize()'s; null: replicated
+  int64_t zero = 0;                                           ///< parallel.zero
+  double bucket_mb = 25;                                      ///< parallel.bucket_mb
+};
+
+/// Parameters and optimizer state by logical (unsharded) name: what a checkpoint stores.
+struct LogicalState {
+  std::map<std::string, at::Tensor> parameters;
+  std::map<std::string, at::Tensor> optimizer;  ///< "<param>.exp_avg", "<param>.exp_avg_sq"
+};
+
 class Trainer {
  public:
   Trainer(std::shared_ptr<torch::nn::Module> model, const OptimConfig& optim, const TrainConfig& train,
-          int64_t schedule_steps);
+          int64_t schedule_steps, TrainerParallel parallel = {});
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
 
-  /// Runs forward/backward over `micro_batches` and one optimizer step. Throws ember::Error when
-  /// train.max_bad_steps consecutive steps were non-finite.
+  /// Runs forward/backward over `micro_batches` and one optimizer step (a collective over the mesh:
+  /// every rank calls it with its own micro-batches). Throws ember::Error when train.max_bad_steps
+  /// consecutive steps were non-finite.
   StepResult step(int64_t micro_batches, const MicroBatchLoss& loss_of);
 
   /// Optimizer steps completed (the step number of the last update).
   int64_t steps_done() const { return steps_done_; }
   int64_t bad_steps_total() const { return bad_steps_total_; }
 
-  /// Parameters by canonical name.
+  /// This rank's parameters by canonical name (tp shards when tensor-parallel).
   std::map<std::string, at::Tensor> parameters() const;
-  /// Restores parameters, optimizer state and the step counter from a checkpoint's tensors.
+  /// This rank's optimizer state (ZeRO-1 slices when sharded); on one process the logical state.
+  std::map<std::string, at::Tensor> optimizer_state() const { return optimizer_.state(); }
+  /// The logical parameters and optimizer state, the same on every rank (a collective over the
+  /// mesh: tp all-gathers, and dp all-gathers of the ZeRO-1 slices).
+  LogicalState logical_state() const;
+  /// Restores parameters, optimizer state and the step counter from a checkpoint's logical tensors
+  /// (saved at any layout): each rank keeps its tp shard and ZeRO-1 slice. Other keys are ignored.
   void load(const std::map<std::string, at::Tensor>& parameters, const std::map<std::string, at::Tensor>& optimizer,
             int64_t steps_done);
-  std::map<std::string, at::Tensor> optimizer_state() const { return optimizer_.state(); }
 
  private:
+  /// Step 2 of the top comment; returns the gradients the optimizer reads, by parameter name.
+  std::vector<std::pair<std::string, at::Tensor>> synchronise_gradients();
+  /// ||g|| of the logical model from the gradients synchronise_gradients() returned.
+  at::Tensor gradient_norm(const std::vector<std::pair<std::string, at::Tensor>>& grads,
+                           const at::TensorOptions& options) const;
+
   std::shared_ptr<torch::nn::Module> model_;
+  std::shared_ptr<const distributed::Mesh> mesh_;
+  std::shared_ptr<const distributed::ParallelLayout> layout_;
+  std::vector<std::pair<std::string, at::Tensor>> named_parameters_;  ///< trainable, registration order
+  std::unique_ptr<distributed::Zero1> zero_;                 ///< parallel.zero = 1
+  std::unique_ptr<distributed::DataParallelGrads> dp_grads_;  ///< otherwise
   AdamW optimizer_;
   ScheduleOptions schedule_;
   double grad_clip_;
