@@ -8,9 +8,11 @@ The model (every assumption is a constant below, stated in the doc):
   dp / ZeRO-1  one all-reduce (or reduce-scatter + all-gather: the same wire bytes) of the fp32
             gradients of this tp rank's parameters, S = 4 P / tp bytes, ring over g = dp ranks:
             t_dp = 2 (g - 1) / g x S / B + buckets x alpha      B = NVLink inside a node, else IB
-  tp        4 L + 2 all-reduces (2 per block forward, 2 backward, embedding, head) of n x d bf16
-            activations per micro-batch, n = micro batch x seq tokens, over tp ranks on NVLink:
-            t_tp = micro-steps x (4 L + 2) x (2 (tp - 1) / tp x 2 n d / B_nvl + alpha)
+  tp        7 L + 2 all-reduces of n x d bf16 activations per micro-batch, n = micro batch x seq
+            tokens, over tp ranks on NVLink (as built: per block o and down forward, and the input
+            gradients of q, k, v, gate and up backward, each projection's own copy_to_tp; plus the
+            embedding forward and the head backward):
+            t_tp = micro-steps x (7 L + 2) x (2 (tp - 1) / tp x 2 n d / B_nvl + alpha)
   step      t_c + t_dp + t_tp (as built: the dp sum runs after the last backward, no overlap)
   MFU       MFU_anchor x t_c / step
 Run: python3 scripts/scaling_model.py  (prints the markdown tables)
@@ -55,7 +57,7 @@ def predict(m, gpus, tp):
     buckets = -(-grad_bytes // BUCKET)
     t_dp = 0.0 if dp == 1 else 2 * (dp - 1) / dp * grad_bytes / bw + buckets * alpha
     act = 2 * micro * SEQ * m["d"]
-    t_tp = 0.0 if tp == 1 else steps * (4 * m["layers"] + 2) * (2 * (tp - 1) / tp * act / B_NVLINK + ALPHA_NVLINK)
+    t_tp = 0.0 if tp == 1 else steps * (7 * m["layers"] + 2) * (2 * (tp - 1) / tp * act / B_NVLINK + ALPHA_NVLINK)
     step = t_c + t_dp + t_tp
     return dict(dp=dp, tp=tp, t_c=t_c, t_dp=t_dp, t_tp=t_tp, step=step, tps=GLOBAL_TOKENS / step,
                 mfu=MFU_ANCHOR * t_c / step, grad_gb=grad_bytes / 1e9)
