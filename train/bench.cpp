@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
+#include <vector>
 
 #include <ATen/ops/randint.h>
 #include <nlohmann/json.hpp>
@@ -18,6 +20,22 @@
 
 namespace ember::train {
 
+namespace {
+
+/// CPU time of the whole process (every thread) in milliseconds.
+double process_cpu_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return double(now.tv_sec) * 1e3 + double(now.tv_nsec) / 1e6;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+}  // namespace
+
 void describe_bench(config::Schema& s, BenchConfig& c) {
   s.section("bench", "`ember bench train`: warm-up and timed trainer steps on random tokens.");
   s.add("bench.warmup_steps", c.warmup_steps, "Untimed steps first (allocator, kernels, caches).").min(0);
@@ -25,7 +43,7 @@ void describe_bench(config::Schema& s, BenchConfig& c) {
 }
 
 std::string BenchResult::to_json() const {
-  nlohmann::json j = {{"tokens_per_s", tokens_per_s}, {"step_ms", step_ms},     {"mfu", mfu},
+  nlohmann::json j = {{"tokens_per_s", tokens_per_s}, {"step_ms", step_ms},     {"cpu_ms", cpu_ms}, {"mfu", mfu},
                       {"peak_flops", peak_flops},     {"peak_source", peak_source}, {"flops_per_token", flops_per_token},
                       {"params", parameters},         {"device", device},       {"dtype", dtype},
                       {"threads", threads},           {"final_loss", final_loss}};
@@ -70,16 +88,18 @@ BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig&
   result.threads = runtime.threads;
 
   for (int64_t i = 0; i < bench.warmup_steps; ++i) trainer.step(accumulation, loss_of);
-  std::vector<double> step_ms;
+  std::vector<double> step_ms, cpu_ms;
   for (int64_t i = 0; i < bench.steps; ++i) {
     auto start = std::chrono::steady_clock::now();
+    const double cpu_start = process_cpu_ms();
     auto step = trainer.step(accumulation, loss_of);  // reads loss and norm back: the step is finished
     step_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    cpu_ms.push_back(process_cpu_ms() - cpu_start);
     result.final_loss = step.loss;
     log::info("bench step {}/{}: {:.1f} ms, loss {:.4f}", i + 1, bench.steps, step_ms.back(), step.loss);
   }
-  std::sort(step_ms.begin(), step_ms.end());
-  result.step_ms = step_ms[step_ms.size() / 2];
+  result.step_ms = median(step_ms);
+  result.cpu_ms = median(cpu_ms);
   result.tokens_per_s = global_tokens / (result.step_ms / 1e3);
   result.mfu = result.tokens_per_s * result.flops_per_token / result.peak_flops;
   return result;

@@ -20,7 +20,8 @@ void describe_bench(config::Schema& schema, BenchConfig& c);
 
 struct BenchResult {
   double tokens_per_s = 0;
-  double step_ms = 0;      ///< median timed step
+  double step_ms = 0;      ///< median timed step (wall clock)
+  double cpu_ms = 0;       ///< median process CPU time of a timed step (all threads)
   double mfu = 0;          ///< model FLOP/s over the peak
   double peak_flops = 0;
   std::string peak_source;
