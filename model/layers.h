@@ -1,5 +1,6 @@
 // The small building blocks of a Llama / Qwen3 decoder block: RMSNorm, rotary position embedding
-// (RoPE) in the Hugging Face rotate_half layout, and the SwiGLU feed-forward network.
+// (RoPE) in the Hugging Face rotate_half layout, and the SwiGLU feed-forward network. On CPU fp32
+// the elementwise parts run the fused kernels of fused_kernels.h, elsewhere composite ATen ops.
 //
 // Shapes: B batch, T query tokens, C = d_model, H heads, d = head_dim, F = ffn_hidden.
 #pragma once

@@ -1,0 +1,208 @@
+// Fused CPU fp32 RMSNorm, RoPE and SwiGLU with their backward passes (see fused_kernels.h).
+#include "model/fused_kernels.h"
+
+#include <cmath>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+namespace ember::model {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+constexpr int64_t kRowsPerBlock = 32;  ///< rows per partial sum of dweight (fixed: deterministic)
+
+// ---- RMSNorm ----------------------------------------------------------------------------------
+
+void rms_norm_forward_rows(const float* x, const float* weight, float* y, float* rstd, int64_t rows, int64_t dim,
+                           double eps) {
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      const float* xr = x + n * dim;
+      float* yr = y + n * dim;
+      double squares = 0;
+      for (int64_t c = 0; c < dim; ++c) squares += double(xr[c]) * double(xr[c]);
+      const float r = float(1.0 / std::sqrt(squares / double(dim) + eps));
+      rstd[n] = r;
+      for (int64_t c = 0; c < dim; ++c) yr[c] = weight[c] * (xr[c] * r);
+    }
+  });
+}
+
+/// dx per row, and per block of kRowsPerBlock rows the partial sums of dy * xhat.
+void rms_norm_backward_rows(const float* dy, const float* x, const float* weight, const float* rstd, float* dx,
+                            float* dweight_blocks, int64_t rows, int64_t dim) {
+  const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
+  at::parallel_for(0, blocks, 1, [&](int64_t block_begin, int64_t block_end) {
+    for (int64_t block = block_begin; block < block_end; ++block) {
+      float* partial = dweight_blocks + block * dim;
+      for (int64_t c = 0; c < dim; ++c) partial[c] = 0;
+      const int64_t row_end = std::min(rows, (block + 1) * kRowsPerBlock);
+      for (int64_t n = block * kRowsPerBlock; n < row_end; ++n) {
+        const float* dyr = dy + n * dim;
+        const float* xr = x + n * dim;
+        float* dxr = dx + n * dim;
+        const float r = rstd[n];
+        double dot = 0;  // sum of g * xhat
+        for (int64_t c = 0; c < dim; ++c) {
+          const float xhat = xr[c] * r;
+          dot += double(dyr[c] * weight[c]) * double(xhat);
+          partial[c] += dyr[c] * xhat;
+        }
+        const float mean_dot = float(dot / double(dim));
+        for (int64_t c = 0; c < dim; ++c) dxr[c] = r * (dyr[c] * weight[c] - xr[c] * r * mean_dot);
+      }
+    }
+  });
+}
+
+class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, double eps) {
+    const int64_t dim = x.size(-1), rows = x.numel() / dim;
+    auto y = at::empty_like(x);
+    auto rstd = at::empty({rows}, x.options());
+    rms_norm_forward_rows(x.const_data_ptr<float>(), weight.const_data_ptr<float>(), y.mutable_data_ptr<float>(),
+                          rstd.mutable_data_ptr<float>(), rows, dim, eps);
+    ctx->save_for_backward({x, weight, rstd});
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &weight = saved[1], &rstd = saved[2];
+    auto dy = grads[0].contiguous();
+    const int64_t dim = x.size(-1), rows = x.numel() / dim;
+    const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
+    auto dx = at::empty_like(x);
+    auto partials = at::empty({blocks, dim}, x.options());
+    rms_norm_backward_rows(dy.const_data_ptr<float>(), x.const_data_ptr<float>(), weight.const_data_ptr<float>(),
+                           rstd.const_data_ptr<float>(), dx.mutable_data_ptr<float>(),
+                           partials.mutable_data_ptr<float>(), rows, dim);
+    // dweight: the block partials summed in block order, columns in parallel.
+    auto dweight = at::empty({dim}, x.options());
+    const float* p = partials.const_data_ptr<float>();
+    float* dw = dweight.mutable_data_ptr<float>();
+    at::parallel_for(0, dim, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        float sum = 0;
+        for (int64_t b = 0; b < blocks; ++b) sum += p[b * dim + c];
+        dw[c] = sum;
+      }
+    });
+    return {dx, dweight, at::Tensor()};
+  }
+};
+
+// ---- RoPE -------------------------------------------------------------------------------------
+
+/// out = rotation of in over rows (b, h, t); `transposed` selects the backward rotation.
+void rope_rows(const at::Tensor& in, at::Tensor& out, const float* cos, const float* sin, bool transposed) {
+  const int64_t batch = in.size(0), heads = in.size(1), tokens = in.size(2), d = in.size(3), half = d / 2;
+  const float* src = in.const_data_ptr<float>();
+  float* dst = out.mutable_data_ptr<float>();
+  const auto is = in.strides(), os = out.strides();
+  at::parallel_for(0, batch * heads * tokens, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t t = row % tokens, h = (row / tokens) % heads, b = row / (tokens * heads);
+      const float* x = src + b * is[0] + h * is[1] + t * is[2];
+      float* y = dst + b * os[0] + h * os[1] + t * os[2];
+      const float* c = cos + (b * tokens + t) * d;
+      const float* s = sin + (b * tokens + t) * d;
+      if (!transposed) {
+        for (int64_t i = 0; i < half; ++i) {
+          y[i] = x[i] * c[i] - x[i + half] * s[i];
+          y[i + half] = x[i + half] * c[i + half] + x[i] * s[i + half];
+        }
+      } else {
+        for (int64_t i = 0; i < half; ++i) {
+          y[i] = x[i] * c[i] + x[i + half] * s[i + half];
+          y[i + half] = x[i + half] * c[i + half] - x[i] * s[i];
+        }
+      }
+    }
+  });
+}
+
+/// A tensor with the strides of x when its last one is 1 (kept by empty_like for dense layouts).
+at::Tensor unit_last_stride(const at::Tensor& x) { return x.stride(-1) == 1 ? x : x.contiguous(); }
+
+class RopeFunction : public torch::autograd::Function<RopeFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    auto input = unit_last_stride(x);
+    auto y = at::empty_like(input);
+    rope_rows(input, y, cos.const_data_ptr<float>(), sin.const_data_ptr<float>(), /*transposed=*/false);
+    ctx->save_for_backward({cos, sin});
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto dy = unit_last_stride(grads[0]);
+    auto dx = at::empty_like(dy);
+    rope_rows(dy, dx, saved[0].const_data_ptr<float>(), saved[1].const_data_ptr<float>(), /*transposed=*/true);
+    return {dx, at::Tensor(), at::Tensor()};
+  }
+};
+
+// ---- SwiGLU -----------------------------------------------------------------------------------
+
+class SwigluFunction : public torch::autograd::Function<SwigluFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gate, const at::Tensor& up) {
+    auto h = at::empty_like(gate);
+    const float* g = gate.const_data_ptr<float>();
+    const float* u = up.const_data_ptr<float>();
+    float* out = h.mutable_data_ptr<float>();
+    at::parallel_for(0, gate.numel(), 4096, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    });
+    ctx->save_for_backward({gate, up});
+    return h;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto dh = grads[0].contiguous();
+    auto dgate = at::empty_like(saved[0]), dup = at::empty_like(saved[1]);
+    const float* g = saved[0].const_data_ptr<float>();
+    const float* u = saved[1].const_data_ptr<float>();
+    const float* d = dh.const_data_ptr<float>();
+    float* dg = dgate.mutable_data_ptr<float>();
+    float* du = dup.mutable_data_ptr<float>();
+    at::parallel_for(0, dh.numel(), 4096, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const float s = 1.0f / (1.0f + std::exp(-g[i]));
+        dg[i] = d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+        du[i] = d[i] * g[i] * s;
+      }
+    });
+    return {dgate, dup};
+  }
+};
+
+}  // namespace
+
+bool fused_kernels_apply(const at::Tensor& x) { return x.device().is_cpu() && x.scalar_type() == at::kFloat; }
+
+at::Tensor fused_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  return RmsNormFunction::apply(x.contiguous(), weight, eps);
+}
+
+at::Tensor fused_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const std::vector<int64_t> table{x.size(0), 1, x.size(2), x.size(3)};
+  return RopeFunction::apply(x, cos.expand(table).contiguous(), sin.expand(table).contiguous());
+}
+
+at::Tensor fused_swiglu(const at::Tensor& gate, const at::Tensor& up) {
+  return SwigluFunction::apply(gate.contiguous(), up.contiguous());
+}
+
+}  // namespace ember::model
