@@ -87,9 +87,10 @@ PY
 
 stage "results"
 "$PYTHON" scripts/summarize_run.py "$OUT/pretrain"
-"$PYTHON" -c '
+"$PYTHON" - "$OUT/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-print(f"held-out {s[\"task\"]} accuracy ({s[\"samples\"]} problems, greedy): pretrain {s[\"pretrain\"][\"accuracy\"]:.3f}"
-      f" -> RL {s[\"rl\"][\"accuracy\"]:.3f} (error cut by {100 * s[\"error_reduction\"]:.0f}%)")
-print("summary:", sys.argv[1])' "$OUT/summary.json"
+print(f"held-out {s['task']} accuracy ({s['samples']} problems, greedy): pretrain {s['pretrain']['accuracy']:.3f}"
+      f" -> RL {s['rl']['accuracy']:.3f} (error cut by {100 * s['error_reduction']:.0f}% relative)")
+print("summary:", sys.argv[1])
+PY
