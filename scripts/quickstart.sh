@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The nano pipeline on CPU, end to end, in minutes: installs what is missing, builds, generates the
 # reasoning corpus, trains a tokenizer, packs the corpus into HDF5, pretrains the nano model, improves
-# it with reasoning RL (GRPO, configs/nano/grpo.yaml), evaluates both stages on held-out problems,
-# and prints a results table. Every stage that exists runs; outputs go to runs/quickstart/, the
-# accuracies to runs/quickstart/summary.json.
+# it with reasoning RL (GRPO, configs/nano/grpo.yaml), distills it into a student with under a
+# third of its parameters, exports the student (Hugging Face directory + GGUF), evaluates every
+# stage on held-out problems, and prints a results table. Outputs go to runs/quickstart/, the
+# accuracies to runs/quickstart/summary.json. Finished stages are skipped on a re-run (resume).
 #   scripts/quickstart.sh [pretrain overrides key=value ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,29 +18,29 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 stage() { echo; echo "=== $* ==="; }
 
-stage "1/6 generate the reasoning corpus (train split only)"
+stage "1/8 generate the reasoning corpus (train split only)"
 if [ ! -s "$DATA/corpus.jsonl" ]; then
   $EMBER data generate --task all --count 60000 --seed 1 --split train --out "$DATA/corpus.jsonl"
 fi
 wc -l < "$DATA/corpus.jsonl" | xargs echo "documents:"
 
-stage "2/6 train the byte-level BPE tokenizer"
+stage "2/8 train the byte-level BPE tokenizer"
 if [ ! -s "$DATA/tokenizer.json" ]; then
   $EMBER tokenizer train --input "$DATA/corpus.jsonl" --field text --vocab-size 1024 --out "$DATA/tokenizer.json"
 fi
 
-stage "3/6 pack the corpus into an HDF5 token store"
+stage "3/8 pack the corpus into an HDF5 token store"
 if [ ! -s "$DATA/corpus.h5" ]; then
   $EMBER data prepare --input "$DATA/corpus.jsonl" --field text --tokenizer "$DATA/tokenizer.json" --out "$DATA/corpus.h5"
 fi
 
-stage "4/6 pretrain the nano model"
+stage "4/8 pretrain the nano model"
 $EMBER pretrain --config configs/nano/pretrain.yaml "$@"
 
-stage "5/6 reasoning RL (GRPO) from the pretrained checkpoint"
+stage "5/8 reasoning RL (GRPO) from the pretrained checkpoint"
 $EMBER rl --config configs/nano/grpo.yaml
 
-stage "6/6 evaluate both stages on held-out problems"
+stage "6/8 evaluate both stages on held-out problems"
 PYTHON="${EMBER_PYTHON:-${XDG_DATA_HOME:-$HOME/.local/share}/ember/venv/bin/python}"
 rl_key() { $EMBER rl --config configs/nano/grpo.yaml --print-config | awk -v key="$1" '/^rl:/{in_rl=1; next} /^[^ ]/{in_rl=0} in_rl && $1 == key":" {print $2}'; }
 TASK=$(rl_key task)
@@ -68,9 +69,9 @@ summary.update({
 summary_path.write_text(json.dumps(summary, indent=2) + "\n")
 PY
 
-stage "distill the RL model (teacher) into nano-student (0.23x parameters) and evaluate it"
+stage "7/8 distill the RL model (teacher) into nano-student (0.23x parameters) and evaluate it"
 $EMBER distill --config configs/nano/distill.yaml
-$EMBER eval --checkpoint "$OUT/distill" --task word_problems --samples 200 | tail -1 > "$OUT/distill/eval.json"
+$EMBER eval --checkpoint "$OUT/distill" --task "$TASK" --difficulty "$DIFFICULTY" --samples "$SAMPLES" | tail -1 > "$OUT/distill/eval.json"
 "${EMBER_PYTHON:-${XDG_DATA_HOME:-$HOME/.local/share}/ember/venv/bin/python}" - "$OUT" <<'PY'
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
@@ -85,6 +86,10 @@ summary_path.write_text(json.dumps(summary, indent=2) + "\n")
 print(f"distilled student: {result['params']:,} parameters, held-out {result['task']} accuracy {result['accuracy']:.3f}")
 PY
 
+stage "8/8 export the distilled student for serving (Hugging Face bf16 directory, GGUF q8_0)"
+EMBER="$EMBER" scripts/export.sh "$OUT/distill" bf16 q8_0
+ls -l "$OUT/distill/export" "$OUT/distill/export/hf"
+
 stage "results"
 "$PYTHON" scripts/summarize_run.py "$OUT/pretrain"
 "$PYTHON" - "$OUT/summary.json" <<'PY'
@@ -92,5 +97,9 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 print(f"held-out {s['task']} accuracy ({s['samples']} problems, greedy): pretrain {s['pretrain']['accuracy']:.3f}"
       f" -> RL {s['rl']['accuracy']:.3f} (error cut by {100 * s['error_reduction']:.0f}% relative)")
+if "distill" in s:
+    d = s["distill"]
+    print(f"distilled student ({d['params']:,} parameters): {d['accuracy']:.3f},"
+          f" {100 * d['accuracy'] / max(s['rl']['accuracy'], 1e-9):.0f}% of the RL teacher")
 print("summary:", sys.argv[1])
 PY
