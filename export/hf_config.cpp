@@ -39,6 +39,12 @@ bool optional_bool(const json& config, const char* key, bool fallback, const std
   return config[key].get<bool>();
 }
 
+std::string optional_string(const json& config, const char* key, const std::string& fallback, const std::string& source) {
+  if (!present(config, key)) return fallback;
+  if (!config[key].is_string()) fail_usage("'{}': {} must be a string, got {}", source, key, config[key].dump());
+  return config[key].get<std::string>();
+}
+
 HfArchitecture architecture_of_class(const json& config, const std::string& source) {
   if (!config.contains("architectures") || !config["architectures"].is_array() || config["architectures"].size() != 1 ||
       !config["architectures"][0].is_string()) {
@@ -47,7 +53,7 @@ HfArchitecture architecture_of_class(const json& config, const std::string& sour
   const std::string name = config["architectures"][0].get<std::string>();
   for (HfArchitecture candidate : {HfArchitecture::kLlama, HfArchitecture::kQwen2, HfArchitecture::kQwen3}) {
     if (hf_class_name(candidate) != name) continue;
-    const std::string type = config.value("model_type", hf_model_type(candidate));
+    const std::string type = optional_string(config, "model_type", hf_model_type(candidate), source);
     if (type != hf_model_type(candidate)) {
       fail_usage("'{}': model_type '{}' does not match architectures {}", source, type, name);
     }
@@ -83,7 +89,7 @@ double rope_theta_of(const json& config, const std::string& source) {
 }
 
 void reject_unsupported_fields(const json& config, HfArchitecture architecture, const std::string& source) {
-  const std::string activation = config.value("hidden_act", std::string("silu"));
+  const std::string activation = optional_string(config, "hidden_act", "silu", source);
   if (activation != "silu") fail_usage("'{}': hidden_act '{}' is not supported (Ember's MLP is SwiGLU)", source, activation);
   for (const char* key : kMoeFields) {
     if (present(config, key) && !(config[key].is_number() && config[key].get<double>() == 0)) {

@@ -2,6 +2,7 @@
 #include "core/config/loader.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -10,16 +11,35 @@
 namespace ember::config {
 namespace {
 
-void flatten(const YAML::Node& node, const std::string& prefix, const std::string& origin, RawConfig& out) {
+/// More flattened keys than any real config has; bounds documents that aliases blow up
+/// (`b: {x: *a, y: *a}`, `c: {x: *b, y: *b}`, ... doubles the keys at every level).
+constexpr size_t kMaxKeys = 100'000;
+
+/// Flattens `node` under `prefix`. `open_maps` holds the mappings being flattened, so that an
+/// alias to one of them (`a: &x {b: *x}`) is refused instead of recursing forever.
+void flatten(const YAML::Node& node, const std::string& prefix, const std::string& origin, RawConfig& out,
+             std::vector<YAML::Node>& open_maps) {
+  for (const auto& open : open_maps) {
+    if (open.is(node)) fail_usage("{}: '{}' contains itself through an alias", origin, prefix);
+  }
+  open_maps.push_back(node);
   for (const auto& entry : node) {
     if (!entry.first.IsScalar()) fail_usage("{}: mapping keys must be plain names", origin);
     std::string key = prefix.empty() ? entry.first.Scalar() : prefix + "." + entry.first.Scalar();
     if (entry.second.IsMap() && entry.second.size() > 0) {
-      flatten(entry.second, key, origin, out);
+      flatten(entry.second, key, origin, out, open_maps);
     } else {
       out.set(key, RawValue{entry.second, origin});
+      if (out.keys().size() > kMaxKeys) fail_usage("{}: more than {} keys", origin, kMaxKeys);
     }
   }
+  open_maps.pop_back();
+}
+
+/// Flattens a document's top-level mapping into `out`.
+void flatten_document(const YAML::Node& document, const std::string& origin, RawConfig& out) {
+  std::vector<YAML::Node> open_maps;
+  flatten(document, "", origin, out, open_maps);
 }
 
 RawConfig load_recursive(const std::filesystem::path& path, std::vector<std::filesystem::path>& stack) {
@@ -68,7 +88,7 @@ RawConfig load_recursive(const std::filesystem::path& path, std::vector<std::fil
     own[entry.first] = entry.second;
   }
   RawConfig mine;
-  flatten(own, "", origin, mine);
+  flatten_document(own, origin, mine);
   result.merge(mine);
   return result;
 }
@@ -90,7 +110,7 @@ RawConfig load_text(const std::string& yaml, const std::string& origin) {
   RawConfig result;
   if (document.IsNull()) return result;
   if (!document.IsMap()) fail_usage("{}: a config must be a mapping of keys to values", origin);
-  flatten(document, "", origin, result);
+  flatten_document(document, origin, result);
   return result;
 }
 

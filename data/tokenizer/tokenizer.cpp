@@ -32,6 +32,10 @@ struct PieceCache {
 
 std::atomic<uint64_t> next_serial{1};
 
+/// Ids index per-id tables, so a file may not ask for billions of them (the largest published
+/// vocabularies have about 2^18 ids).
+constexpr int32_t kMaxTokenId = (int32_t(1) << 22) - 1;
+
 }  // namespace
 
 struct Tokenizer::State {
@@ -106,6 +110,7 @@ Tokenizer::Tokenizer(TokenizerSpec spec, const std::string& source) {
   int32_t max_id = -1;
   for (const auto& [token, id] : s.vocab) max_id = std::max(max_id, id);
   for (const AddedToken& token : s.added_tokens) max_id = std::max(max_id, token.id);
+  if (max_id > kMaxTokenId) fail_usage("{}: token id {} is too large (ids must be at most {})", source, max_id, kMaxTokenId);
   state->token_text.resize(size_t(max_id + 1));
   state->token_bytes.resize(size_t(max_id + 1));
   state->id_used.assign(size_t(max_id + 1), 0);

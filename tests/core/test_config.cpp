@@ -229,6 +229,35 @@ TEST_F(ConfigTest, BaseCycleIsRejected) {
   EXPECT_NE(error_of(file).find("includes itself"), std::string::npos);
 }
 
+// Found by fuzz_config: a mapping that contains itself through an alias overflowed the stack.
+TEST_F(ConfigTest, SelfReferentialAliasIsRejected) {
+  const std::string yaml = "defaults: &d {steps: *d}\ntrain: *d\n";
+  auto file = write("alias.yaml", yaml);
+  auto message = error_of(file);
+  EXPECT_NE(message.find("alias.yaml"), std::string::npos) << message;
+  EXPECT_NE(message.find("'defaults.steps' contains itself through an alias"), std::string::npos) << message;
+  EXPECT_THROW(load_text(yaml, "text"), UsageError);
+}
+
+TEST_F(ConfigTest, AliasBlowUpIsBounded) {
+  std::string yaml = "l0: &l0 {a: 1, b: 2}\n";
+  for (int level = 1; level <= 20; ++level) {  // 2^21 keys if expanded
+    yaml += fmt::format("l{0}: &l{0} {{a: *l{1}, b: *l{1}}}\n", level, level - 1);
+  }
+  try {
+    load_text(yaml, "text");
+    FAIL() << "expected a UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("more than 100000 keys"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ConfigTest, SharedAliasIsFine) {
+  auto raw = load_text("base_lr: &lr {lr: 0.5}\ntrain: *lr\n", "text");
+  EXPECT_TRUE(raw.contains("train.lr"));
+  EXPECT_TRUE(raw.contains("base_lr.lr"));
+}
+
 TEST_F(ConfigTest, BadBaseTypeIsRejected) {
   auto file = write("a.yaml", "base: {x: 1}\n");
   EXPECT_NE(error_of(file).find("'base' must be"), std::string::npos);

@@ -100,6 +100,19 @@ TEST_F(TokenizerJson, MissingFileNamesThePath) {
 
 TEST_F(TokenizerJson, MalformedJson) { expect_load_error<UsageError>("{\"model\": [", "malformed JSON"); }
 
+// Found by fuzz_tokenizer_json: an id of INT32_MAX overflowed the table size, and an id of 2e8
+// asked for 6 GB of per-id tables.
+TEST_F(TokenizerJson, HugeIdsAreRejected) {
+  for (int64_t huge : {int64_t(INT32_MAX), int64_t(200'000'000)}) {
+    auto json = make_tokenizer_json(kMerges);
+    json["model"]["vocab"]["zz"] = huge;
+    expect_load_error<UsageError>(json.dump(), "token id " + std::to_string(huge) + " is too large");
+    json = make_tokenizer_json(kMerges, {"<|eos|>"});
+    json["added_tokens"][0]["id"] = huge;
+    expect_load_error<UsageError>(json.dump(), "token id " + std::to_string(huge) + " is too large");
+  }
+}
+
 TEST_F(TokenizerJson, UnsupportedModelType) {
   auto json = make_tokenizer_json(kMerges);
   json["model"]["type"] = "WordPiece";

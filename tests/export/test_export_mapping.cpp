@@ -98,6 +98,16 @@ TEST(HfConfig, RejectsUnsupportedArchitecturesAndFields) {
   expect_rejected(missing, "hidden_size");
 }
 
+// Found by fuzz_hf_config: a non-string model_type or hidden_act escaped as nlohmann's type_error.
+TEST(HfConfig, MistypedStringFieldsAreUsageErrors) {
+  auto config = hf_config_json(small_config(), SpecialTokens{std::nullopt, {1}, std::nullopt, ""}, "float32");
+  for (const char* key : {"model_type", "hidden_act"}) {
+    auto mistyped = config;
+    mistyped[key] = 2;
+    expect_rejected(mistyped, std::string(key) + " must be a string, got 2");
+  }
+}
+
 TEST(RopePermutation, MatchesLlamaCppConvertFormula) {
   // 2 heads of dim 4, 1 column: GGUF row h*d + 2i + j = HF row h*d + j*d/2 + i.
   std::vector<float> rows = {0, 1, 2, 3, 4, 5, 6, 7};

@@ -1,5 +1,6 @@
 // libFuzzer target: Tokenizer::from_json on arbitrary text, then encode / decode of a fixed
-// string and a walk over every id. Refusals must be ember::Error (UsageError for bad content).
+// string (ids must be in range) and a walk over every id. Refusals must be ember::Error
+// (UsageError for bad content).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -23,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (int32_t id : ids) {
       if (id < 0 || id >= tokenizer.vocab_size()) std::abort();
     }
-    if (tokenizer.decode_bytes(ids) != kSample) std::abort();
+    (void)tokenizer.decode_bytes(ids);  // not always kSample: bytes without a token are dropped, as in HF
     (void)tokenizer.decode(ids);
     for (int64_t id = 0; id < std::min(tokenizer.vocab_size(), kMaxIdsWalked); ++id) {
       if (auto token = tokenizer.id_to_token(int32_t(id))) (void)tokenizer.token_to_id(*token);
