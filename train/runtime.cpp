@@ -1,6 +1,8 @@
 // Device, threads and autocast (see runtime.h).
 #include "train/runtime.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -11,6 +13,11 @@
 #include "core/error.h"
 
 namespace ember::train {
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_MAX, 0);                      // large tensors come from the heap, not fresh mmaps
+  mallopt(M_TRIM_THRESHOLD, 64LL << 30);       // and freed memory stays mapped for the next step
+}
 
 Runtime setup_runtime(const TrainConfig& train, int local_ranks) {
   Runtime runtime;
@@ -25,6 +32,7 @@ Runtime setup_runtime(const TrainConfig& train, int local_ranks) {
   int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   runtime.threads = train.threads > 0 ? int(train.threads) : std::max(1, cores / std::max(1, local_ranks));
   at::set_num_threads(runtime.threads);
+  if (!runtime.device.is_cuda()) keep_freed_memory();
   return runtime;
 }
 
