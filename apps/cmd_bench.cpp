@@ -1,5 +1,7 @@
 // `ember bench train --config FILE [key=value ...]`: trainer throughput on random tokens; the last
 // line of output is JSON with tokens_per_s, step_ms, mfu, peak_flops and how the peak was obtained.
+// `ember bench generate --checkpoint DIR [--batch N --prompt-len P --new-tokens T]`: KV-cache
+// generation tokens/s on random prompts, one JSON line.
 #include <fmt/format.h>
 
 #include "apps/command.h"
@@ -24,6 +26,18 @@ void register_bench(CLI::App& app) {
     if (resolve_recipe_config(schema, args)) return;
     fmt::print("{}\n", train::run_train_benchmark(config, bench).to_json());
   });
+
+  static train::GenerateBenchOptions generate;
+  auto* generate_cmd =
+      cmd->add_subcommand("generate", "Greedy KV-cache generation tokens/s for a batch of random prompts");
+  generate_cmd->add_option("--checkpoint", generate.checkpoint, "Run or checkpoint directory")->required();
+  generate_cmd->add_option("--batch", generate.batch, "Prompts per batch")->check(CLI::PositiveNumber);
+  generate_cmd->add_option("--prompt-len", generate.prompt_len, "Tokens per prompt")->check(CLI::PositiveNumber);
+  generate_cmd->add_option("--new-tokens", generate.new_tokens, "Tokens generated per prompt")->check(CLI::PositiveNumber);
+  generate_cmd->add_option("--threads", generate.threads, "CPU threads")->check(CLI::PositiveNumber);
+  generate_cmd->add_option("--repeats", generate.repeats, "Timed generations (median)")->check(CLI::PositiveNumber);
+  generate_cmd->add_option("--seed", generate.seed, "Seed of the random prompts");
+  generate_cmd->callback([] { fmt::print("{}\n", train::run_generate_benchmark(generate)); });
 }
 
 }  // namespace ember::apps

@@ -6,14 +6,19 @@
 #include <ctime>
 #include <vector>
 
+#include <ATen/Parallel.h>
+#include <ATen/ops/full.h>
 #include <ATen/ops/randint.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "model/flops.h"
+#include "model/generate.h"
 #include "model/loss.h"
 #include "model/transformer.h"
+#include "train/checkpoint.h"
+#include "train/model_io.h"
 #include "train/peak_flops.h"
 #include "train/runtime.h"
 #include "train/trainer.h"
@@ -103,6 +108,37 @@ BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig&
   result.tokens_per_s = global_tokens / (result.step_ms / 1e3);
   result.mfu = result.tokens_per_s * result.flops_per_token / result.peak_flops;
   return result;
+}
+
+std::string run_generate_benchmark(const GenerateBenchOptions& options) {
+  at::set_num_threads(options.threads);
+  auto model = load_model(resolve_checkpoint(options.checkpoint));
+  model->eval();
+  at::manual_seed(options.seed);
+  const int64_t vocab = model->config().vocab_size;
+  auto ids = at::randint(vocab, {options.batch, options.prompt_len}, at::TensorOptions().dtype(at::kLong));
+  model::PaddedPrompts prompts{ids, at::full({options.batch}, options.prompt_len, at::kLong), model::Padding::kLeft};
+  model::GenerationOptions generation;
+  generation.max_new_tokens = options.new_tokens;
+
+  (void)model::generate(model, prompts, generation);  // warm-up
+  std::vector<double> ms;
+  for (int64_t i = 0; i < options.repeats; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auto completions = model::generate(model, prompts, generation);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    for (const auto& c : completions) {
+      if (int64_t(c.token_ids.size()) != options.new_tokens) fail("generation stopped early");
+    }
+  }
+  const double median_ms = median(ms);
+  nlohmann::json j = {{"tokens_per_s", double(options.batch * options.new_tokens) / (median_ms / 1e3)},
+                      {"ms", median_ms},
+                      {"batch", options.batch},
+                      {"prompt_len", options.prompt_len},
+                      {"new_tokens", options.new_tokens},
+                      {"threads", options.threads}};
+  return j.dump();
 }
 
 }  // namespace ember::train

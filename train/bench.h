@@ -1,7 +1,8 @@
 // Training-throughput benchmark (`ember bench train`): the real trainer step (forward, backward,
 // clipping, AdamW) on random tokens already on the device, so the data path is not measured.
 // Warm-up steps are discarded; the timed steps give tokens/s, step time and MFU against the
-// stated peak (measured GEMM peak by default, or metrics.peak_flops).
+// stated peak (measured GEMM peak by default, or metrics.peak_flops). Generation throughput
+// (`ember bench generate`): the KV-cache engine of model/generate.h on random prompts.
 #pragma once
 
 #include <string>
@@ -37,5 +38,21 @@ struct BenchResult {
 };
 
 BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig& bench);
+
+/// `ember bench generate`: greedy KV-cache generation from a checkpoint for a batch of random
+/// prompts of one length, never stopping early (no stop tokens).
+struct GenerateBenchOptions {
+  std::string checkpoint;
+  int64_t batch = 8;
+  int64_t prompt_len = 32;
+  int64_t new_tokens = 64;
+  int threads = 2;
+  int64_t repeats = 3;  ///< timed generations; the median is reported (after one warm-up)
+  uint64_t seed = 0;
+};
+
+/// JSON: tokens_per_s (generated tokens of the whole batch per second, prefill included), ms
+/// (median generation), batch, prompt_len, new_tokens, threads.
+std::string run_generate_benchmark(const GenerateBenchOptions& options);
 
 }  // namespace ember::train
