@@ -33,6 +33,7 @@
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
 #include "train/peak_flops.h"
+#include "train/preemption.h"
 #include "train/progress.h"
 #include "train/runtime.h"
 #include "train/trainer.h"
@@ -125,6 +126,15 @@ void add_volume_scalars(const distributed::CommVolume& volume, std::vector<std::
     scalars.emplace_back("comm_" + name + "_bytes", double(volume.bytes[size_t(k)]));
     scalars.emplace_back("comm_" + name + "_calls", double(volume.calls[size_t(k)]));
   }
+}
+
+/// The preemption signal any rank received (every rank gets the same answer, so all stop at the
+/// same step); a max all-reduce over the world when there is more than one rank.
+int agreed_preemption_signal(distributed::Communicator& world, const c10::Device& device) {
+  if (world.size() == 1) return preemption_signal();
+  auto flag = at::full({1}, float(preemption_signal()), at::TensorOptions().device(device));
+  world.all_reduce(flag, distributed::ReduceOp::max);
+  return int(flag.item<float>());
 }
 
 }  // namespace
@@ -255,6 +265,7 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
     if (saved.item<float>() == 0.0f) fail("rank 0 could not save the checkpoint at step {}", trainer.steps_done());
   };
 
+  install_preemption_handlers();
   const int64_t tokens_per_step = config.train.batch_size * config.train.seq_len;
   const bool mask_documents = config.data.mask_documents;
   // MFU of the whole job: every rank contributes its peak.
@@ -304,8 +315,15 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
       if (metrics) metrics->log(step, scalars);
       log::info("{}", progress.line(step, result.loss, result.lr, rates));
     }
-    if ((config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps) {
-      save_checkpoint();
+    const bool saved_now =
+        (config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps;
+    if (saved_now) save_checkpoint();
+    if (const int signal = agreed_preemption_signal(*mesh->world, runtime.device)) {
+      if (!saved_now) save_checkpoint();
+      if (metrics) metrics->flush();
+      log::warn("stopping at step {} on {}: checkpoint saved; run the same command again to continue "
+                "(checkpoint.resume=auto)", step, preemption_signal_name(signal));
+      return;
     }
   }
   if (metrics) metrics->flush();

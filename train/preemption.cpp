@@ -1,0 +1,32 @@
+// SIGTERM / SIGUSR1 recorded for a checkpoint at the next step boundary (see preemption.h).
+#include "train/preemption.h"
+
+#include <csignal>
+
+namespace ember::train {
+namespace {
+
+volatile std::sig_atomic_t received_signal = 0;
+
+extern "C" void record_preemption(int signal) { received_signal = signal; }
+
+}  // namespace
+
+void install_preemption_handlers() {
+  struct sigaction action {};
+  action.sa_handler = record_preemption;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // blocking reads and waits carry on; the loop checks after the step
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
+}
+
+int preemption_signal() { return received_signal; }
+
+const char* preemption_signal_name(int signal) {
+  if (signal == SIGTERM) return "SIGTERM";
+  if (signal == SIGUSR1) return "SIGUSR1";
+  return "a signal";
+}
+
+}  // namespace ember::train
