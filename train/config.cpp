@@ -36,6 +36,10 @@ void describe_train(Schema& s, TrainConfig& c) {
   s.add("train.threads", c.threads, "CPU threads per rank; 0 means cores / local ranks.").min(0);
   s.add("train.max_bad_steps", c.max_bad_steps,
         "Stop after this many consecutive steps with a non-finite loss or gradient (each is skipped).").min(1);
+  s.add("train.spike_zscore", c.spike_zscore,
+        "Skip (and count as bad) a step whose loss is more than this many standard deviations above the "
+        "last train.spike_window losses; 0 disables the guard.").min(0);
+  s.add("train.spike_window", c.spike_window, "Accepted steps the loss-spike guard compares against.").min(2);
 }
 
 void describe_optim(Schema& s, OptimConfig& c) {

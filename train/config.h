@@ -30,6 +30,8 @@ struct TrainConfig {
   std::string dtype = "auto";
   int64_t threads = 0;
   int64_t max_bad_steps = 5;
+  double spike_zscore = 0;
+  int64_t spike_window = 50;
 };
 
 struct OptimConfig {

@@ -212,6 +212,7 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
     loader.restore(checkpoint.state.at("loader"));
     tokens_seen = checkpoint.state.value("tokens_seen", int64_t(0));
     flops_total = checkpoint.state.value("flops_total", 0.0);
+    trainer.spike_guard().restore(checkpoint.state.value("loss_window", std::vector<double>{}));
     if (auto it = checkpoint.optimizer.find("rng.cpu"); it != checkpoint.optimizer.end()) restore_cpu_rng_state(it->second);
     if (checkpoint.state.contains("layout")) {
       const auto& saved = checkpoint.state["layout"];
@@ -249,6 +250,7 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
                             {"tokens_seen", tokens_seen},
                             {"flops_total", flops_total},
                             {"bad_steps_total", trainer.bad_steps_total()},
+                            {"loss_window", trainer.spike_guard().window()},
                             {"layout", layout_json(*mesh, *parallel_layout, config.parallel.zero)}};
         checkpoint.config_yaml = resolved_yaml;
         checkpoint.tokenizer_json = tokenizer_json;

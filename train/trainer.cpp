@@ -93,7 +93,8 @@ Trainer::Trainer(std::shared_ptr<torch::nn::Module> model, const OptimConfig& op
                  AdamWOptions{optim.beta1, optim.beta2, optim.eps, optim.weight_decay, optim.fused}),
       schedule_{optim.schedule, optim.lr, optim.min_lr_ratio, optim.warmup_steps, schedule_steps, optim.decay_fraction},
       grad_clip_(train.grad_clip),
-      max_bad_steps_(train.max_bad_steps) {
+      max_bad_steps_(train.max_bad_steps),
+      spike_guard_(train.spike_zscore, train.spike_window) {
   if (zero_) log::info("{}", zero_->memory().describe());
 }
 
@@ -126,19 +127,23 @@ StepResult Trainer::step(int64_t micro_batches, const MicroBatchLoss& loss_of) {
   result.loss = host[0].item<float>();
   result.grad_norm = host[1].item<float>();
 
-  if (!std::isfinite(result.loss) || !std::isfinite(result.grad_norm)) {
+  const bool finite = std::isfinite(result.loss) && std::isfinite(result.grad_norm);
+  const double spike_z = finite ? spike_guard_.spike_zscore(result.loss) : -1;
+  if (!finite || spike_z > 0) {
+    const std::string what = finite ? fmt::format("loss spike (loss {}, {:.1f} std above the recent mean)", result.loss, spike_z)
+                                    : fmt::format("non-finite loss {} / grad norm {}", result.loss, result.grad_norm);
     result.skipped = true;
     ++bad_steps_total_;
     optimizer_.zero_grad();
     if (++bad_steps_in_a_row_ >= max_bad_steps_) {
-      fail("stopping: {} consecutive steps had a non-finite loss or gradient norm (last loss {}, grad norm {}); "
-           "the last checkpoint is intact. Lower optim.lr or check the data",
-           bad_steps_in_a_row_, result.loss, result.grad_norm);
+      fail("stopping: {} consecutive bad steps (the last: {}); the last checkpoint is intact. Lower optim.lr or "
+           "check the data",
+           bad_steps_in_a_row_, what);
     }
-    log::warn("step {}: non-finite loss {} / grad norm {}; update skipped ({} in a row)", steps_done_ + 1,
-              result.loss, result.grad_norm, bad_steps_in_a_row_);
+    log::warn("step {}: {}; update skipped ({} in a row)", steps_done_ + 1, what, bad_steps_in_a_row_);
     return result;
   }
+  spike_guard_.accept(result.loss);
   bad_steps_in_a_row_ = 0;
   if (grad_clip_ > 0 && result.grad_norm > grad_clip_) {
     c10::NoGradGuard no_grad;

@@ -6,7 +6,8 @@
 //   g      <- sum_tp g  for tp-partial gradients (QK-norms; norms under sequence parallelism)
 //   g      <- sum_dp g                          (bucketed all-reduce, or ZeRO-1 reduce-scatter)
 //   ||g||  of the logical model;  loss <- sum_dp loss   (every rank takes the same skip decision)
-//   if loss or ||g|| is not finite: skip the update, count a bad step (stop after max_bad_steps)
+//   if loss or ||g|| is not finite, or the loss spikes (loss_spike_guard.h): skip the update, count a
+//   bad step (stop after max_bad_steps in a row)
 //   clip:  g <- g * min(1, clip / ||g||)
 //   AdamW step with lr(step)                    (ZeRO-1: on this rank's slice, then all-gather)
 //
@@ -27,6 +28,7 @@
 
 #include "train/adamw.h"
 #include "train/config.h"
+#include "train/loss_spike_guard.h"
 #include "train/schedule.h"
 
 namespace ember::distributed {
@@ -78,6 +80,8 @@ class Trainer {
   /// Optimizer steps completed (the step number of the last update).
   int64_t steps_done() const { return steps_done_; }
   int64_t bad_steps_total() const { return bad_steps_total_; }
+  /// The loss-spike guard's window (saved in checkpoints so a resumed run decides the same way).
+  LossSpikeGuard& spike_guard() { return spike_guard_; }
 
   /// This rank's parameters by canonical name (tp shards when tensor-parallel).
   std::map<std::string, at::Tensor> parameters() const;
@@ -111,6 +115,7 @@ class Trainer {
   int64_t steps_done_ = 0;
   int64_t bad_steps_in_a_row_ = 0;
   int64_t bad_steps_total_ = 0;
+  LossSpikeGuard spike_guard_;
 };
 
 }  // namespace ember::train
