@@ -3,6 +3,8 @@
 
 #include <csignal>
 
+#include "core/log.h"
+
 namespace ember::train {
 namespace {
 
@@ -27,6 +29,11 @@ const char* preemption_signal_name(int signal) {
   if (signal == SIGTERM) return "SIGTERM";
   if (signal == SIGUSR1) return "SIGUSR1";
   return "a signal";
+}
+
+void log_preemption_stop(int64_t step, int signal) {
+  log::warn("stopping at step {} on {}: checkpoint saved; run the same command again to continue "
+            "(checkpoint.resume=auto)", step, preemption_signal_name(signal));
 }
 
 }  // namespace ember::train

@@ -4,6 +4,8 @@
 // normally, so `checkpoint.resume=auto` continues on exactly the same loss curve.
 #pragma once
 
+#include <cstdint>
+
 namespace ember::train {
 
 /// Installs the SIGTERM / SIGUSR1 handlers (idempotent).
@@ -12,7 +14,10 @@ void install_preemption_handlers();
 /// The signal received since installation, or 0.
 int preemption_signal();
 
-/// "SIGTERM", "SIGUSR1" or "signal N".
+/// "SIGTERM", "SIGUSR1" or "a signal".
 const char* preemption_signal_name(int signal);
+
+/// The warning every recipe logs when it stops for `signal` after saving the checkpoint of `step`.
+void log_preemption_stop(int64_t step, int signal);
 
 }  // namespace ember::train

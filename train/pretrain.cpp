@@ -323,8 +323,7 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
     if (const int signal = agreed_preemption_signal(*mesh->world, runtime.device)) {
       if (!saved_now) save_checkpoint();
       if (metrics) metrics->flush();
-      log::warn("stopping at step {} on {}: checkpoint saved; run the same command again to continue "
-                "(checkpoint.resume=auto)", step, preemption_signal_name(signal));
+      log_preemption_stop(step, signal);
       return;
     }
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Preemption: SIGTERM (and SIGUSR1) mid-run saves a checkpoint at the next step boundary and exits
 # cleanly; running the same command again continues on exactly the loss curve of a run that was
-# never interrupted.
+# never interrupted. `ember rl` stops the same way.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 
@@ -50,4 +50,20 @@ print(f"preemption e2e: stopped at step {final - 5}, resumed to {final}, losses 
 PY
 
 preempt usr1 USR1
+
+# `ember rl` takes the same path: SIGTERM mid-run saves a checkpoint and exits 0.
+"$EMBER_BIN" rl --config "$EMBER_SOURCE_DIR/configs/nano/grpo.yaml" run.dir=rl_run rl.init=straight \
+  train.steps=100000 train.log_interval=1 train.threads=1 checkpoint.interval=0 rl.prompts=2 rl.group_size=2 \
+  rl.minibatch_size=4 rl.max_new_tokens=8 rl.task=arithmetic rl.eval_samples=0 rl.eval_interval=0 2> rl.log &
+pid=$!
+for _ in $(seq 1 300); do
+  [ -s rl_run/metrics.jsonl ] && [ "$(wc -l < rl_run/metrics.jsonl)" -ge 2 ] && break
+  sleep 0.1
+done
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -eq 0 ] || die "ember rl exited $rc after SIGTERM: $(tail -3 rl.log)"
+grep -q "stopping at step .* on SIGTERM: checkpoint saved" rl.log || die "ember rl did not stop cleanly: $(tail -3 rl.log)"
+ls rl_run/checkpoints | grep -q "^step_" || die "ember rl saved no checkpoint"
 echo "e2e preemption: ok"

@@ -27,6 +27,7 @@
 #include "train/metrics_log.h"
 #include "train/model_io.h"
 #include "train/progress.h"
+#include "train/preemption.h"
 #include "train/rl/task_eval.h"
 #include "train/runtime.h"
 #include "train/trainer.h"
@@ -190,6 +191,7 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
   auto last_log = Clock::now();
   int64_t tokens_since_log = 0;
   student->train();
+  install_preemption_handlers();
   while (trainer.steps_done() < config.train.steps) {
     std::vector<DistillMicroBatch> micro;
     double step_teacher_flops = 0, step_student_flops = 0;
@@ -301,8 +303,14 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
                 step, config.train.steps, result.loss, scalars[1].second, scalars[2].second, scalars[3].second,
                 scalars.back().second, state.teacher_flops, state.student_flops);
     }
-    if ((config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps) {
-      save_checkpoint();
+    const bool saved_now =
+        (config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps;
+    if (saved_now) save_checkpoint();
+    if (const int signal = preemption_signal()) {
+      if (!saved_now) save_checkpoint();
+      metrics.flush();
+      log_preemption_stop(step, signal);
+      return;
     }
   }
   metrics.flush();

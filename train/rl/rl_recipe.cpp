@@ -20,6 +20,7 @@
 #include "train/metrics_log.h"
 #include "train/model_io.h"
 #include "train/progress.h"
+#include "train/preemption.h"
 #include "train/rl/policy_update.h"
 #include "train/rl/rollout.h"
 #include "train/rl/task_eval.h"
@@ -244,6 +245,7 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
 
   const auto started = Clock::now();
   const int64_t first_step = state.step;
+  install_preemption_handlers();
   while (state.step < config.train.steps) {
     const auto step_start = Clock::now();
     auto batch = collector.collect(state.next_prompt_index);
@@ -268,8 +270,14 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
                 step, config.train.steps, scalars[0].second, scalars[2].second, scalars[7].second, stats.policy_loss,
                 scalars[15].second, stats.logprob_gap_mean, rollout_s, update_s, format_duration(eta));
     }
-    if ((config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps) {
-      save_checkpoint();
+    const bool saved_now =
+        (config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps;
+    if (saved_now) save_checkpoint();
+    if (const int signal = preemption_signal()) {
+      if (!saved_now) save_checkpoint();
+      metrics.flush();
+      log_preemption_stop(step, signal);
+      return;
     }
   }
   metrics.flush();
