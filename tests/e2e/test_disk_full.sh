@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Disk full while writing a checkpoint: the run stops with a clear error (exit 1) naming the file
-# and the cause, and the earlier complete checkpoint stays intact and resumable. The run directory
+# Disk full while writing a checkpoint, and a read-only run directory: the run stops with a clear
+# error (exit 1) naming the file and the cause, and the earlier complete checkpoint stays intact. The run directory
 # lives on a small tmpfs mounted for the test (needs root, as CI and the development machines run).
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
@@ -31,4 +31,16 @@ umount small
 trap - EXIT
 "$EMBER_BIN" pretrain --config tiny.yaml run.dir=resumed 2> resumed.log
 grep -q "resumed from resumed/checkpoints/step_000005" resumed.log || die "could not resume from the intact checkpoint: $(tail -3 resumed.log)"
+
+# A read-only run directory (root ignores permission bits, so a read-only mount): a clear error
+# naming the file, exit 1, and the checkpoint already there stays intact.
+mkdir -p readonly
+mount -t tmpfs -o size=16m tmpfs readonly || die "cannot mount a tmpfs (run as root)"
+trap 'umount "$TMP/readonly" 2>/dev/null || true' EXIT
+"$EMBER_BIN" pretrain --config tiny.yaml run.dir=readonly/run train.steps=5 2>/dev/null
+mount -o remount,ro readonly
+expect_fail 1 "cannot write 'readonly/run/.*Read-only file system" "$EMBER_BIN" pretrain --config tiny.yaml run.dir=readonly/run
+[ -f readonly/run/checkpoints/step_000005/manifest.json ] || die "the checkpoint is gone"
+umount readonly
+trap - EXIT
 echo "e2e disk full: ok"
