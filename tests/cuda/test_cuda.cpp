@@ -43,6 +43,16 @@ double relative_error(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kCPU, at::kDouble) - bf).abs().max().item<double>() / (bf.abs().max().item<double>() + 1e-30);
 }
 
+/// Gives `gpu_model` the CPU model's weights and moves it to the GPU.
+void copy_to_gpu(model::Transformer& cpu_model, model::Transformer& gpu_model) {
+  {
+    c10::NoGradGuard no_grad;
+    auto source = cpu_model->named_parameters();
+    for (auto& item : gpu_model->named_parameters()) item.value().copy_(source[item.key()]);
+  }
+  gpu_model->to(at::kCUDA);
+}
+
 }  // namespace
 
 TEST(Cuda, ForwardAndBackwardMatchCpuInFp32) {
@@ -51,12 +61,7 @@ TEST(Cuda, ForwardAndBackwardMatchCpuInFp32) {
   at::manual_seed(0);
   model::Transformer cpu_model(small_config());
   model::Transformer gpu_model(small_config());
-  {
-    c10::NoGradGuard no_grad;
-    auto source = cpu_model->named_parameters();
-    for (auto& item : gpu_model->named_parameters()) item.value().copy_(source[item.key()]);
-  }
-  gpu_model->to(at::kCUDA);
+  copy_to_gpu(cpu_model, gpu_model);
   auto tokens = at::randint(256, {2, 65}, at::kLong);
   auto inputs = tokens.narrow(1, 0, 64), targets = tokens.narrow(1, 1, 64);
   auto doc_ids = (at::arange(64, at::kLong) >= 40).to(at::kLong).unsqueeze(0).expand({2, 64}).contiguous();
@@ -105,12 +110,7 @@ TEST(Cuda, GreedyGenerationMatchesCpu) {
   at::manual_seed(2);
   model::Transformer cpu_model(small_config());
   model::Transformer gpu_model(small_config());
-  {
-    c10::NoGradGuard no_grad;
-    auto source = cpu_model->named_parameters();
-    for (auto& item : gpu_model->named_parameters()) item.value().copy_(source[item.key()]);
-  }
-  gpu_model->to(at::kCUDA);
+  copy_to_gpu(cpu_model, gpu_model);
   std::vector<std::vector<int64_t>> prompts = {{5, 6, 7}, {9, 10, 11, 12, 13}};
   model::GenerationOptions options;
   options.max_new_tokens = 16;

@@ -14,3 +14,11 @@ expect_fail() {
   [ "$rc" -eq "$code" ] || die "'$*' exited $rc, expected $code; stderr: $err"
   grep -qE -- "$pattern" <<<"$err" || die "'$*' stderr lacks /$pattern/: $err"
 }
+
+# prepare_tiny_data COUNT SEED VOCAB: generated corpus.jsonl, tokenizer.json and corpus.h5 in the
+# current directory, for the tiny runs the e2e tests train.
+prepare_tiny_data() {
+  "$EMBER_BIN" data generate --task all --count "$1" --seed "$2" --split train --out corpus.jsonl >/dev/null
+  "$EMBER_BIN" tokenizer train --input corpus.jsonl --field text --vocab-size "$3" --out tokenizer.json 2>/dev/null
+  "$EMBER_BIN" data prepare --input corpus.jsonl --field text --tokenizer tokenizer.json --out corpus.h5 >/dev/null
+}

@@ -5,9 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 
-"$EMBER_BIN" data generate --task all --count 600 --seed 9 --split train --out corpus.jsonl
-"$EMBER_BIN" tokenizer train --input corpus.jsonl --field text --vocab-size 300 --out tokenizer.json
-"$EMBER_BIN" data prepare --input corpus.jsonl --field text --tokenizer tokenizer.json --out corpus.h5
+prepare_tiny_data 600 9 300
 cat > tiny.yaml <<YAML
 model: {vocab_size: 300, d_model: 64, n_layers: 2, n_heads: 2, n_kv_heads: 2, ffn_hidden: 128, max_seq_len: 64}
 train: {steps: 20, batch_size: 4, seq_len: 32, log_interval: 1, threads: 1}

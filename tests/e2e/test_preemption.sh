@@ -5,9 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 
-"$EMBER_BIN" data generate --task all --count 1500 --seed 3 --split train --out corpus.jsonl
-"$EMBER_BIN" tokenizer train --input corpus.jsonl --field text --vocab-size 320 --out tokenizer.json
-"$EMBER_BIN" data prepare --input corpus.jsonl --field text --tokenizer tokenizer.json --out corpus.h5
+prepare_tiny_data 1500 3 320
 cat > tiny.yaml <<YAML
 model: {vocab_size: 320, d_model: 32, n_layers: 1, n_heads: 2, n_kv_heads: 2, ffn_hidden: 64, max_seq_len: 64}
 train: {steps: 100000, batch_size: 4, seq_len: 32, log_interval: 1, threads: 1}

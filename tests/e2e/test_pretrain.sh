@@ -5,9 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 
-"$EMBER_BIN" data generate --task all --count 3000 --seed 7 --split train --out corpus.jsonl
-"$EMBER_BIN" tokenizer train --input corpus.jsonl --field text --vocab-size 384 --out tokenizer.json
-"$EMBER_BIN" data prepare --input corpus.jsonl --field text --tokenizer tokenizer.json --out corpus.h5
+prepare_tiny_data 3000 7 384
 
 cat > tiny.yaml <<YAML
 model: {vocab_size: 384, d_model: 64, n_layers: 2, n_heads: 4, n_kv_heads: 2, ffn_hidden: 160, max_seq_len: 128}
