@@ -93,6 +93,10 @@ fs::path CheckpointWriter::save(const Checkpoint& checkpoint) {
   return final_dir;
 }
 
+bool checkpoint_due(const CheckpointConfig& checkpoint, int64_t step, int64_t total_steps) {
+  return (checkpoint.interval > 0 && step % checkpoint.interval == 0) || step == total_steps;
+}
+
 std::vector<fs::path> list_checkpoints(const fs::path& run_dir) {
   std::vector<fs::path> found;
   std::error_code ec;

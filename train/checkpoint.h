@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model_config.h"
+#include "train/config.h"
 
 namespace ember::train {
 
@@ -45,6 +46,10 @@ class CheckpointWriter {
   std::filesystem::path directory_;
   int64_t keep_;
 };
+
+/// Whether step `step` of `total_steps` saves a checkpoint: every checkpoint.interval steps (when
+/// set) and at the end.
+bool checkpoint_due(const CheckpointConfig& checkpoint, int64_t step, int64_t total_steps);
 
 /// Complete checkpoints of a run, newest first (no verification).
 std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& run_dir);

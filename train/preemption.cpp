@@ -31,9 +31,12 @@ const char* preemption_signal_name(int signal) {
   return "a signal";
 }
 
-void log_preemption_stop(int64_t step, int signal) {
+bool checkpoint_after_step(int64_t step, bool due, int signal, const std::function<void()>& save) {
+  if (due || signal != 0) save();
+  if (signal == 0) return false;
   log::warn("stopping at step {} on {}: checkpoint saved; run the same command again to continue "
             "(checkpoint.resume=auto)", step, preemption_signal_name(signal));
+  return true;
 }
 
 }  // namespace ember::train

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 namespace ember::train {
 
@@ -17,7 +18,9 @@ int preemption_signal();
 /// "SIGTERM", "SIGUSR1" or "a signal".
 const char* preemption_signal_name(int signal);
 
-/// The warning every recipe logs when it stops for `signal` after saving the checkpoint of `step`.
-void log_preemption_stop(int64_t step, int signal);
+/// The end of every recipe's step `step`: saves a checkpoint when one is `due` or when `signal`
+/// (a preemption signal, 0 for none) arrived; returns true when the run must stop because of the
+/// signal, after logging how to continue.
+bool checkpoint_after_step(int64_t step, bool due, int signal, const std::function<void()>& save);
 
 }  // namespace ember::train

@@ -317,13 +317,9 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
       if (metrics) metrics->log(step, scalars);
       log::info("{}", progress.line(step, result.loss, result.lr, rates));
     }
-    const bool saved_now =
-        (config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps;
-    if (saved_now) save_checkpoint();
-    if (const int signal = agreed_preemption_signal(*mesh->world, runtime.device)) {
-      if (!saved_now) save_checkpoint();
+    if (checkpoint_after_step(step, checkpoint_due(config.checkpoint, step, config.train.steps),
+                              agreed_preemption_signal(*mesh->world, runtime.device), save_checkpoint)) {
       if (metrics) metrics->flush();
-      log_preemption_stop(step, signal);
       return;
     }
   }

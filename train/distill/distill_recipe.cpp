@@ -303,13 +303,9 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
                 step, config.train.steps, result.loss, scalars[1].second, scalars[2].second, scalars[3].second,
                 scalars.back().second, state.teacher_flops, state.student_flops);
     }
-    const bool saved_now =
-        (config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps;
-    if (saved_now) save_checkpoint();
-    if (const int signal = preemption_signal()) {
-      if (!saved_now) save_checkpoint();
+    if (checkpoint_after_step(step, checkpoint_due(config.checkpoint, step, config.train.steps), preemption_signal(),
+                              save_checkpoint)) {
       metrics.flush();
-      log_preemption_stop(step, signal);
       return;
     }
   }

@@ -270,13 +270,9 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
                 step, config.train.steps, scalars[0].second, scalars[2].second, scalars[7].second, stats.policy_loss,
                 scalars[15].second, stats.logprob_gap_mean, rollout_s, update_s, format_duration(eta));
     }
-    const bool saved_now =
-        (config.checkpoint.interval > 0 && step % config.checkpoint.interval == 0) || step == config.train.steps;
-    if (saved_now) save_checkpoint();
-    if (const int signal = preemption_signal()) {
-      if (!saved_now) save_checkpoint();
+    if (checkpoint_after_step(step, checkpoint_due(config.checkpoint, step, config.train.steps), preemption_signal(),
+                              save_checkpoint)) {
       metrics.flush();
-      log_preemption_stop(step, signal);
       return;
     }
   }
