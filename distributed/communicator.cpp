@@ -35,6 +35,11 @@ void in_place_contiguous(const at::Tensor& t, Body body) {
   t.copy_(buffer);
 }
 
+class FinishedCollective : public PendingCollective {
+ public:
+  void wait() override {}
+};
+
 class SoloCommunicator : public Communicator {
  public:
   explicit SoloCommunicator(const std::string& name) : Communicator(name, 0, 1) {}
@@ -109,14 +114,33 @@ void Communicator::count(Collective kind, const at::Tensor& payload) {
   volume_.calls[size_t(kind)] += 1;
 }
 
-void Communicator::all_reduce(const at::Tensor& tensor, ReduceOp op) {
+void Communicator::check_reduce_op(const char* collective, const at::Tensor& tensor, ReduceOp op) const {
   if (op == ReduceOp::avg && !at::isFloatingType(tensor.scalar_type())) {
-    fail_collective("all_reduce", fmt::format("avg needs a floating-point tensor, got {}", c10::toString(tensor.scalar_type())));
+    fail_collective(collective, fmt::format("avg needs a floating-point tensor, got {}", c10::toString(tensor.scalar_type())));
   }
+}
+
+void Communicator::all_reduce(const at::Tensor& tensor, ReduceOp op) {
+  check_reduce_op("all_reduce", tensor, op);
   if (size_ == 1) return;
   count(Collective::all_reduce, tensor);
   in_place_contiguous(tensor, [&](const at::Tensor& t) { run_all_reduce(t, op); });
 }
+
+std::unique_ptr<PendingCollective> Communicator::all_reduce_async(const at::Tensor& tensor, ReduceOp op) {
+  check_reduce_op("all_reduce", tensor, op);
+  if (!tensor.is_contiguous()) fail_collective("all_reduce", "an async all_reduce needs a contiguous tensor");
+  if (size_ == 1) return finished();
+  count(Collective::all_reduce, tensor);
+  return run_all_reduce_async(tensor, op);
+}
+
+std::unique_ptr<PendingCollective> Communicator::run_all_reduce_async(const at::Tensor& tensor, ReduceOp op) {
+  run_all_reduce(tensor, op);
+  return finished();
+}
+
+std::unique_ptr<PendingCollective> Communicator::finished() { return std::make_unique<FinishedCollective>(); }
 
 void Communicator::all_gather(const at::Tensor& input, const at::Tensor& output) {
   if (input.dim() == 0 || output.dim() != input.dim() || output.size(0) != size_ * input.size(0) ||
@@ -140,9 +164,7 @@ void Communicator::reduce_scatter(const at::Tensor& input, const at::Tensor& out
                                                   fmt::join(input.sizes(), ", "), size_, c10::toString(output.scalar_type()),
                                                   fmt::join(output.sizes(), ", ")));
   }
-  if (op == ReduceOp::avg && !at::isFloatingType(input.scalar_type())) {
-    fail_collective("reduce_scatter", fmt::format("avg needs a floating-point tensor, got {}", c10::toString(input.scalar_type())));
-  }
+  check_reduce_op("reduce_scatter", input, op);
   if (size_ == 1) {
     output.copy_(input);
     return;

@@ -7,9 +7,16 @@
 //   all_gather(in, out)        out = cat(in_0, ..., in_{p-1})           out.size(0) = p * in.size(0)
 //   reduce_scatter(in, out)    out = slice r of (op over ranks of in)   in.size(0) = p * out.size(0)
 //   broadcast(t, root)         t <- t_root                              (in place)
+//   all_reduce_async(t, op)    all_reduce, started now, finished by the handle's wait()
 // The public calls are not virtual: they validate shapes (errors name the collective, the group and
 // the rank), count the bytes moved (CommVolume, logged per step by the trainer), make
 // non-contiguous tensors contiguous, and skip all work when the group has one rank.
+//
+// Async collectives overlap communication with the caller's compute (the dp gradient buckets with
+// backward, grad_sync.h). A group runs its async calls in call order, and a blocking call of the
+// same group waits for the async calls before it, so each rank's sequence of collectives on a group
+// is its call order, as MPI and NCCL require. MPI runs them on a communication thread
+// (comm_thread.h), NCCL on a side stream; backends without either run them at once.
 #pragma once
 
 #include <array>
@@ -39,6 +46,16 @@ struct CommVolume {
   CommVolume operator-(const CommVolume& earlier) const;
 };
 
+/// A collective started by an *_async call. wait() returns once the caller may use the result (MPI:
+/// the data is in the tensor; NCCL: the caller's current stream is ordered after the collective, no
+/// host sync) and rethrows the collective's error. The backend keeps the tensor alive until the
+/// collective ends, whether it is waited for or not; wait() before reading or writing the tensor.
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  virtual void wait() = 0;
+};
+
 class Communicator {
  public:
   Communicator(std::string name, int rank, int size);
@@ -62,6 +79,10 @@ class Communicator {
   void broadcast(const at::Tensor& tensor, int root);
   void barrier();
 
+  /// all_reduce started now and finished by wait() (see the top). The tensor must be contiguous.
+  /// Counted like all_reduce; with one rank it returns a finished no-op.
+  std::unique_ptr<PendingCollective> all_reduce_async(const at::Tensor& tensor, ReduceOp op = ReduceOp::sum);
+
   /// All-gather along any dim: [.., n, ..] -> [.., p*n, ..] (a new tensor).
   at::Tensor gather_along(const at::Tensor& input, int64_t dim);
   /// Reduce-scatter along any dim: [.., p*n, ..] -> this rank's [.., n, ..] of the reduction.
@@ -80,12 +101,19 @@ class Communicator {
   virtual void run_reduce_scatter(const at::Tensor& input, const at::Tensor& output, ReduceOp op) = 0;
   virtual void run_broadcast(const at::Tensor& tensor, int root) = 0;
   virtual void run_barrier() = 0;
+  /// Default: runs run_all_reduce at once (a backend that cannot overlap).
+  virtual std::unique_ptr<PendingCollective> run_all_reduce_async(const at::Tensor& tensor, ReduceOp op);
+
+  /// A handle with nothing left to wait for.
+  static std::unique_ptr<PendingCollective> finished();
 
   /// Throws ember::Error: "<collective> on group 'g' (rank r of p): <why>".
   [[noreturn]] void fail_collective(const char* collective, const std::string& why) const;
 
  private:
   void count(Collective kind, const at::Tensor& payload);
+  /// avg needs a floating-point tensor.
+  void check_reduce_op(const char* collective, const at::Tensor& tensor, ReduceOp op) const;
 
   std::string name_;
   int rank_;

@@ -2,17 +2,22 @@
 #include "distributed/mpi_communicator.h"
 
 #include "core/error.h"
+#include "distributed/comm_thread.h"
 #include "distributed/mpi_runtime.h"
 
 #if EMBER_HAVE_MPI
 
+#include <atomic>
 #include <limits>
+#include <mutex>
 #include <optional>
 
 #include <mpi.h>
 
 #include <ATen/ops/empty.h>
 #include <fmt/format.h>
+
+#include "core/log.h"
 
 namespace ember::distributed {
 namespace {
@@ -40,12 +45,14 @@ class MpiCommunicator : public Communicator {
       : Communicator(name, comm_rank(comm), comm_size(comm)), comm_(comm), watchdog_(std::move(watchdog)) {}
 
   ~MpiCommunicator() override {
+    comm_thread_.reset();  // its queued collectives run first
     if (mpi_running()) MPI_Comm_free(&comm_);
   }
 
   const char* backend() const override { return "mpi"; }
 
   std::shared_ptr<Communicator> split(int color, int key, const std::string& name) override {
+    wait_for_async();
     MPI_Comm child = MPI_COMM_NULL;
     {
       auto scope = watch("split");
@@ -57,18 +64,25 @@ class MpiCommunicator : public Communicator {
 
  protected:
   void run_all_reduce(const at::Tensor& tensor, ReduceOp op) override {
-    auto host = staged(tensor, reduced_as_float(tensor.scalar_type()));
-    const MPI_Datatype type = checked_reduction_type(host, "all_reduce");
-    {
-      auto scope = watch("all_reduce");
-      check(MPI_Allreduce(MPI_IN_PLACE, host.data_ptr(), int_count(host.numel(), "all_reduce"), type, mpi_op(op), comm_),
-            "all_reduce");
+    wait_for_async();
+    all_reduce_now(tensor, op);
+  }
+
+  std::unique_ptr<PendingCollective> run_all_reduce_async(const at::Tensor& tensor, ReduceOp op) override {
+    if (!mpi_thread_multiple()) {
+      static std::atomic<bool> logged{false};
+      if (!logged.exchange(true)) {
+        log::info("MPI does not grant MPI_THREAD_MULTIPLE: async all-reduces run at once, without overlap");
+      }
+      return Communicator::run_all_reduce_async(tensor, op);
     }
-    if (op == ReduceOp::avg) host.div_(size());
-    unstage(host, tensor);
+    std::call_once(comm_thread_started_, [this] { comm_thread_ = std::make_unique<CommThread>(); });
+    // The job holds the tensor until it ran.
+    return comm_thread_->submit([this, tensor, op] { all_reduce_now(tensor, op); });
   }
 
   void run_all_gather(const at::Tensor& input, const at::Tensor& output) override {
+    wait_for_async();
     auto host_in = staged(input, false);
     auto host_out = staged(output, false, /*copy=*/false);
     const int bytes = int_count(host_in.numel() * int64_t(host_in.element_size()), "all_gather");
@@ -81,6 +95,7 @@ class MpiCommunicator : public Communicator {
   }
 
   void run_reduce_scatter(const at::Tensor& input, const at::Tensor& output, ReduceOp op) override {
+    wait_for_async();
     const bool as_float = reduced_as_float(input.scalar_type());
     auto host_in = staged(input, as_float);
     auto host_out = staged(output, as_float, /*copy=*/false);
@@ -96,6 +111,7 @@ class MpiCommunicator : public Communicator {
   }
 
   void run_broadcast(const at::Tensor& tensor, int root) override {
+    wait_for_async();
     auto host = staged(tensor, false);
     {
       auto scope = watch("broadcast");
@@ -107,11 +123,30 @@ class MpiCommunicator : public Communicator {
   }
 
   void run_barrier() override {
+    wait_for_async();
     auto scope = watch("barrier");
     check(MPI_Barrier(comm_), "barrier");
   }
 
  private:
+  /// A blocking all-reduce (on the caller's thread or as a communication-thread job).
+  void all_reduce_now(const at::Tensor& tensor, ReduceOp op) {
+    auto host = staged(tensor, reduced_as_float(tensor.scalar_type()));
+    const MPI_Datatype type = checked_reduction_type(host, "all_reduce");
+    {
+      auto scope = watch("all_reduce");
+      check(MPI_Allreduce(MPI_IN_PLACE, host.data_ptr(), int_count(host.numel(), "all_reduce"), type, mpi_op(op), comm_),
+            "all_reduce");
+    }
+    if (op == ReduceOp::avg) host.div_(size());
+    unstage(host, tensor);
+  }
+
+  /// Blocking calls come after the async ones already made (the order every rank shares).
+  void wait_for_async() {
+    if (comm_thread_) comm_thread_->drain();
+  }
+
   static int comm_rank(MPI_Comm comm) {
     int rank = 0;
     if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS) fail("MPI_Comm_rank failed");
@@ -165,6 +200,8 @@ class MpiCommunicator : public Communicator {
 
   MPI_Comm comm_;
   std::shared_ptr<Watchdog> watchdog_;
+  std::once_flag comm_thread_started_;
+  std::unique_ptr<CommThread> comm_thread_;  ///< runs the async collectives, from the first one
 };
 
 }  // namespace

@@ -22,6 +22,13 @@ bool mpi_running() {
   return initialized && !finalized;
 }
 
+bool mpi_thread_multiple() {
+  if (!mpi_running()) return false;
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&provided);
+  return provided == MPI_THREAD_MULTIPLE;
+}
+
 void mpi_start() {
   int initialized = 0;
   MPI_Initialized(&initialized);
@@ -45,6 +52,7 @@ void mpi_abort_world(int code) {
 
 bool mpi_built() { return false; }
 bool mpi_running() { return false; }
+bool mpi_thread_multiple() { return false; }
 void mpi_start() { fail("this Ember was built without MPI (EMBER_WITH_MPI=OFF): it cannot run several ranks"); }
 void mpi_abort_world(int) {}
 

@@ -1,5 +1,5 @@
-// NCCL collectives on the current CUDA stream, with async error and timeout polling (see
-// nccl_communicator.h).
+// NCCL collectives on the current CUDA stream (async ones on a side stream), with async error and
+// timeout polling (see nccl_communicator.h).
 #include "distributed/nccl_communicator.h"
 
 #include "core/error.h"
@@ -17,6 +17,7 @@
 
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAStream.h>
 #include <fmt/format.h>
 
@@ -54,6 +55,26 @@ struct Pending {
   std::string what;
 };
 
+/// An all-reduce enqueued on the side stream: wait() orders the caller's current stream after it.
+class SideStreamCollective : public PendingCollective {
+ public:
+  SideStreamCollective(cudaEvent_t done, at::Tensor tensor, int device, std::string what)
+      : done_(done), tensor_(std::move(tensor)), device_(device), what_(std::move(what)) {}
+  ~SideStreamCollective() override { cudaEventDestroy(done_); }
+
+  void wait() override {
+    auto stream = c10::cuda::getCurrentCUDAStream(c10::DeviceIndex(device_)).stream();
+    const cudaError_t result = cudaStreamWaitEvent(stream, done_, 0);
+    if (result != cudaSuccess) fail("{}: CUDA error: {}", what_, cudaGetErrorString(result));
+  }
+
+ private:
+  cudaEvent_t done_;
+  at::Tensor tensor_;  ///< alive until the handle goes; recordStream covers an earlier release
+  int device_;
+  std::string what_;
+};
+
 class NcclCommunicator : public Communicator {
  public:
   NcclCommunicator(ncclComm_t comm, int device, const std::string& name, std::shared_ptr<Watchdog> watchdog)
@@ -66,6 +87,7 @@ class NcclCommunicator : public Communicator {
     if (watchdog_) watchdog_->remove_poll(poll_);
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& p : pending_) cudaEventDestroy(p.done);
+    if (async_done_) cudaEventDestroy(async_done_);
     ncclCommFinalize(comm_);
     ncclCommDestroy(comm_);
   }
@@ -81,6 +103,7 @@ class NcclCommunicator : public Communicator {
  protected:
   void run_all_reduce(const at::Tensor& tensor, ReduceOp op) override {
     auto stream = stream_for(tensor, "all_reduce");
+    after_async(stream, "all_reduce");
     check(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), size_t(tensor.numel()), nccl_type(tensor.scalar_type()),
                         nccl_op(op), comm_, stream),
           "all_reduce");
@@ -90,6 +113,7 @@ class NcclCommunicator : public Communicator {
   void run_all_gather(const at::Tensor& input, const at::Tensor& output) override {
     auto stream = stream_for(input, "all_gather");
     stream_for(output, "all_gather");
+    after_async(stream, "all_gather");
     check(ncclAllGather(input.data_ptr(), output.data_ptr(), size_t(input.numel()), nccl_type(input.scalar_type()),
                         comm_, stream),
           "all_gather");
@@ -99,6 +123,7 @@ class NcclCommunicator : public Communicator {
   void run_reduce_scatter(const at::Tensor& input, const at::Tensor& output, ReduceOp op) override {
     auto stream = stream_for(input, "reduce_scatter");
     stream_for(output, "reduce_scatter");
+    after_async(stream, "reduce_scatter");
     check(ncclReduceScatter(input.data_ptr(), output.data_ptr(), size_t(output.numel()),
                             nccl_type(input.scalar_type()), nccl_op(op), comm_, stream),
           "reduce_scatter");
@@ -107,6 +132,7 @@ class NcclCommunicator : public Communicator {
 
   void run_broadcast(const at::Tensor& tensor, int root) override {
     auto stream = stream_for(tensor, "broadcast");
+    after_async(stream, "broadcast");
     check(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), size_t(tensor.numel()), nccl_type(tensor.scalar_type()),
                         root, comm_, stream),
           "broadcast");
@@ -117,9 +143,32 @@ class NcclCommunicator : public Communicator {
     // A one-element all-reduce, waited for on the host.
     auto token = at::zeros({1}, at::TensorOptions().dtype(at::kFloat).device(at::kCUDA, device_));
     auto stream = stream_for(token, "barrier");
+    after_async(stream, "barrier");
     check(ncclAllReduce(token.data_ptr(), token.data_ptr(), 1, ncclFloat32, ncclSum, comm_, stream), "barrier");
     enqueued("barrier", stream);
     check_cuda(cudaStreamSynchronize(stream), "barrier");
+  }
+
+  std::unique_ptr<PendingCollective> run_all_reduce_async(const at::Tensor& tensor, ReduceOp op) override {
+    const cudaStream_t compute = stream_for(tensor, "all_reduce");
+    if (!side_stream_) side_stream_ = c10::cuda::getStreamFromPool(/*isHighPriority=*/true, c10::DeviceIndex(device_));
+    const cudaStream_t side = side_stream_->stream();
+    // The side stream starts once the compute that produced the tensor is done (no host sync).
+    cudaEvent_t produced = new_event("all_reduce");
+    check_cuda(cudaEventRecord(produced, compute), "all_reduce");
+    check_cuda(cudaStreamWaitEvent(side, produced, 0), "all_reduce");
+    check_cuda(cudaEventDestroy(produced), "all_reduce");  // released once the wait is done
+    check(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), size_t(tensor.numel()), nccl_type(tensor.scalar_type()),
+                        nccl_op(op), comm_, side),
+          "all_reduce");
+    enqueued("all_reduce", side);
+    // The caching allocator must not hand the memory to the compute stream before the side is done.
+    c10::cuda::CUDACachingAllocator::recordStream(tensor.storage().data_ptr(), *side_stream_);
+    cudaEvent_t done = new_event("all_reduce");
+    check_cuda(cudaEventRecord(done, side), "all_reduce");
+    if (!async_done_) async_done_ = new_event("all_reduce");
+    check_cuda(cudaEventRecord(async_done_, side), "all_reduce");
+    return std::make_unique<SideStreamCollective>(done, tensor, device_, fmt::format("all_reduce on {}", describe()));
   }
 
  private:
@@ -151,6 +200,17 @@ class NcclCommunicator : public Communicator {
   void check_cuda(cudaError_t result, const char* collective) const {
     if (result == cudaSuccess) return;
     fail_collective(collective, fmt::format("CUDA error: {}", cudaGetErrorString(result)));
+  }
+
+  cudaEvent_t new_event(const char* collective) const {
+    cudaEvent_t event = nullptr;
+    check_cuda(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), collective);
+    return event;
+  }
+
+  /// A blocking collective enqueued on `stream` runs after every async one made before it.
+  void after_async(cudaStream_t stream, const char* collective) const {
+    if (async_done_) check_cuda(cudaStreamWaitEvent(stream, async_done_, 0), collective);
   }
 
   /// Records the completion event the watchdog polls.
@@ -204,6 +264,8 @@ class NcclCommunicator : public Communicator {
   int64_t poll_ = 0;
   std::mutex mutex_;
   std::deque<Pending> pending_;
+  std::optional<c10::cuda::CUDAStream> side_stream_;  ///< async collectives, in call order
+  cudaEvent_t async_done_ = nullptr;                  ///< recorded after the latest async collective
 };
 
 }  // namespace

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs watchdog_stall under mpirun and checks that the job ends with a non-zero status, the
 # watchdog's message, and within the timeout plus a margin.
-#   run_watchdog_test.sh MPIEXEC PROGRAM NP TIMEOUT_S LIMIT_S
+#   run_watchdog_test.sh MPIEXEC PROGRAM NP TIMEOUT_S LIMIT_S [MODE]    MODE: blocking (default) or async
 set -u
-mpiexec=$1 program=$2 np=$3 timeout_s=$4 limit_s=$5
+mpiexec=$1 program=$2 np=$3 timeout_s=$4 limit_s=$5 mode=${6:-blocking}
 start=$(date +%s)
-output=$("$mpiexec" --oversubscribe --bind-to none -np "$np" "$program" "$timeout_s" 2>&1)
+output=$("$mpiexec" --oversubscribe --bind-to none -np "$np" "$program" "$timeout_s" "$mode" 2>&1)
 status=$?
 elapsed=$(( $(date +%s) - start ))
 echo "$output"

@@ -1,6 +1,10 @@
 // Communicator tests: every collective, dtypes, non-contiguous tensors, sub-groups, volume
-// counters and error messages. Run in one process (the no-op world) and under mpirun -np 2 / 4.
+// counters, error messages and async all-reduces (equal to the blocking call, ordered with it).
+// Run in one process (the no-op world) and under mpirun -np 2 / 4.
 #include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
 
 #include <ATen/ops/arange.h>
 #include <ATen/ops/empty.h>
@@ -104,6 +108,51 @@ TEST(Communicator, CountsBytesPerCollective) {
   EXPECT_EQ(step.calls[size_t(Collective::all_reduce)], moved);
   EXPECT_EQ(step.bytes[size_t(Collective::all_gather)], 16 * comm->size() * moved);
   EXPECT_EQ(step.total_bytes(), (16 + 16 * comm->size()) * moved);
+}
+
+TEST(Communicator, AsyncAllReduceEqualsBlockingAndKeepsCallOrder) {
+  auto comm = world();
+  const int p = comm->size(), r = comm->rank();
+  const auto before = comm->volume();
+  std::vector<at::Tensor> async_tensors, blocking_tensors;
+  std::vector<std::unique_ptr<PendingCollective>> pending;
+  for (int i = 0; i < 4; ++i) {
+    auto options = at::TensorOptions().dtype(i % 2 ? at::kFloat : at::kDouble);
+    auto t = at::arange(1000 * (i + 1), options).mul_(0.1 * (r + 1));
+    blocking_tensors.push_back(t.clone());
+    async_tensors.push_back(t);
+    pending.push_back(comm->all_reduce_async(t, i == 3 ? ReduceOp::max : ReduceOp::sum));
+  }
+  // A blocking call made while async ones may still run comes after them on every rank.
+  auto marker = at::full({1}, double(r), at::TensorOptions().dtype(at::kDouble));
+  comm->all_reduce(marker);
+  EXPECT_DOUBLE_EQ(marker.item<double>(), p * (p - 1) / 2.0);
+  for (int i = 0; i < 4; ++i) {
+    pending[size_t(i)]->wait();
+    comm->all_reduce(blocking_tensors[size_t(i)], i == 3 ? ReduceOp::max : ReduceOp::sum);
+    EXPECT_TRUE(async_tensors[size_t(i)].equal(blocking_tensors[size_t(i)])) << i;
+  }
+  const auto step = comm->volume() - before;
+  const int64_t moved = p > 1 ? 1 : 0;
+  EXPECT_EQ(step.calls[size_t(Collective::all_reduce)], (2 * 4 + 1) * moved);
+  EXPECT_EQ(step.bytes[size_t(Collective::all_reduce)], (2 * (8 * 1000 + 4 * 2000 + 8 * 3000 + 4 * 4000) + 8) * moved);
+
+  auto strided = at::zeros({4, 4}, at::TensorOptions().dtype(at::kDouble)).narrow(1, 1, 2);
+  try {
+    comm->all_reduce_async(strided);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("all_reduce on " + comm->describe()), std::string::npos) << e.what();
+  }
+}
+
+TEST(Communicator, AsyncOnOneRankIsAFinishedNoOp) {
+  auto solo = make_solo_communicator("dp");
+  auto t = at::arange(6, at::TensorOptions().dtype(at::kFloat));
+  auto pending = solo->all_reduce_async(t);
+  pending->wait();
+  EXPECT_TRUE(t.equal(at::arange(6, t.options())));
+  EXPECT_EQ(solo->volume().total_bytes(), 0);
 }
 
 TEST(Communicator, ErrorsNameCollectiveGroupAndRank) {
