@@ -80,6 +80,10 @@ void describe_parallel(Schema& s, ParallelConfig& c) {
   s.add("parallel.zero", c.zero, "ZeRO stage: 0 replicates optimizer state, 1 shards it over dp.").min(0).max(1);
   s.add("parallel.timeout_s", c.timeout_s, "A collective that takes longer ends the job with an error.").min(1);
   s.add("parallel.bucket_mb", c.bucket_mb, "Gradient all-reduce bucket size in MiB.").min(0.001);
+  s.add("parallel.overlap_grad_reduce", c.overlap_grad_reduce,
+        "Launch each gradient bucket's all-reduce during the last micro-batch's backward as soon as its gradients "
+        "are final (MPI: a communication thread; NCCL: a side stream); false: all buckets after backward. Same "
+        "sums either way; ZeRO-1 always reduce-scatters after backward.");
 }
 
 void describe_metrics(Schema& s, MetricsConfig& c) {

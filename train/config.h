@@ -62,6 +62,7 @@ struct ParallelConfig {
   int64_t zero = 0;
   double timeout_s = 300;
   double bucket_mb = 25;
+  bool overlap_grad_reduce = true;
 };
 
 struct MetricsConfig {

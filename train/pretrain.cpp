@@ -191,7 +191,8 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
   const auto parallel_layout = std::make_shared<distributed::ParallelLayout>(
       distributed::parallelize(*model, *mesh, distributed::ParallelPlan::megatron()));
   Trainer trainer(model.ptr(), config.optim, config.train, schedule_steps,
-                  TrainerParallel{mesh, parallel_layout, config.parallel.zero, config.parallel.bucket_mb});
+                  TrainerParallel{mesh, parallel_layout, config.parallel.zero, config.parallel.bucket_mb,
+                                  config.parallel.overlap_grad_reduce});
 
   const double flops_per_token = model::training_flops_per_token(config.model, config.train.seq_len);
   log::info("model: {:.3f}M parameters ({:.3f}M non-embedding), {:.3g} training FLOPs per token",

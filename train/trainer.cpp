@@ -88,7 +88,8 @@ Trainer::Trainer(std::shared_ptr<torch::nn::Module> model, const OptimConfig& op
       zero_(parallel.zero == 1 ? std::make_unique<distributed::Zero1>(named_parameters_, mesh_->dp_group) : nullptr),
       dp_grads_(zero_ ? nullptr
                       : std::make_unique<distributed::DataParallelGrads>(named_parameters_, mesh_->dp_group,
-                                                                          parallel.bucket_mb)),
+                                                                          parallel.bucket_mb,
+                                                                          parallel.overlap_grad_reduce, layout_)),
       optimizer_(optimizer_parameters(named_parameters_, zero_.get(), optim.decay_embeddings),
                  AdamWOptions{optim.beta1, optim.beta2, optim.eps, optim.weight_decay, optim.fused}),
       schedule_{optim.schedule, optim.lr, optim.min_lr_ratio, optim.warmup_steps, schedule_steps, optim.decay_fraction},
@@ -112,6 +113,8 @@ StepResult Trainer::step(int64_t micro_batches, const MicroBatchLoss& loss_of) {
   }
   at::Tensor total_loss;
   for (int64_t m = 0; m < micro_batches; ++m) {
+    // Only the last backward may launch gradient buckets: the earlier ones are not final.
+    if (dp_grads_ && m + 1 == micro_batches) dp_grads_->begin_last_micro_batch();
     at::Tensor loss = loss_of(m);
     loss.backward();
     total_loss = total_loss.defined() ? total_loss + loss.detach() : loss.detach();
@@ -158,12 +161,12 @@ StepResult Trainer::step(int64_t micro_batches, const MicroBatchLoss& loss_of) {
 }
 
 NamedTensors Trainer::synchronise_gradients() {
-  distributed::sum_partial_grads_over_tp(named_parameters_, *layout_);
   if (zero_) {
+    distributed::sum_partial_grads_over_tp(named_parameters_, *layout_);
     zero_->reduce_scatter_grads();
     return zero_->piece_grads();
   }
-  dp_grads_->all_reduce();
+  dp_grads_->finish();  // tp partial sums, then dp (overlapped buckets: what is left, and the waits)
   NamedTensors grads;
   for (const auto& [name, parameter] : named_parameters_) {
     if (parameter.grad().defined()) grads.emplace_back(name, parameter.grad());

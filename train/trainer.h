@@ -5,6 +5,8 @@
 //                             backward(loss_m)            (gradients accumulate; no communication)
 //   g      <- sum_tp g  for tp-partial gradients (QK-norms; norms under sequence parallelism)
 //   g      <- sum_dp g                          (bucketed all-reduce, or ZeRO-1 reduce-scatter)
+//             the all-reduce's buckets launch during the last micro-batch's backward as their
+//             gradients become final (parallel.overlap_grad_reduce; see distributed/grad_sync.h)
 //   ||g||  of the logical model;  loss <- sum_dp loss   (every rank takes the same skip decision)
 //   if loss or ||g|| is not finite, or the loss spikes (loss_spike_guard.h): skip the update, count a
 //   bad step (stop after max_bad_steps in a row)
@@ -56,6 +58,7 @@ struct TrainerParallel {
   std::shared_ptr<const distributed::ParallelLayout> layout;  ///< parallelize()'s; null: replicated
   int64_t zero = 0;                                           ///< parallel.zero
   double bucket_mb = 25;                                      ///< parallel.bucket_mb
+  bool overlap_grad_reduce = true;                            ///< parallel.overlap_grad_reduce
 };
 
 /// Parameters and optimizer state by logical (unsharded) name: what a checkpoint stores.

@@ -1,7 +1,8 @@
 // The whole model under every layout the world allows (tp in {1, 2, 4} dividing the world, dp the
 // rest; with and without sequence parallelism; tied and untied heads; GQA, QK-norm and q/k/v bias):
 // the loss of the global batch, the logical gradients and their norm match one process computing the
-// same batch. Plus the plan's errors and the shard layout for checkpoints.
+// same batch, with the dp sum after backward or overlapped with it (bit-identical to each other).
+// Plus the plan's errors and the shard layout for checkpoints.
 #include <gtest/gtest.h>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -78,42 +79,54 @@ void expect_layout_matches(const model::ModelConfig& config, int64_t tp, bool se
   auto tokens = batch_tokens(99);
   auto ref = single_process(config, tokens);
 
-  auto model = build(config);
-  ParallelPlan plan = ParallelPlan::megatron();
-  plan.sequence_parallel = sequence_parallel;
-  auto layout = parallelize(*model, mesh, plan);
-  const std::string where = "tp " + std::to_string(tp) + (sequence_parallel ? " sp" : "") +
-                            (config.tie_embeddings ? " tied" : " untied");
+  std::map<std::string, at::Tensor> blocking_grads;  // the dp sum after backward
+  for (bool overlap : {false, true}) {
+    auto model = build(config);
+    ParallelPlan plan = ParallelPlan::megatron();
+    plan.sequence_parallel = sequence_parallel;
+    auto layout = std::make_shared<ParallelLayout>(parallelize(*model, mesh, plan));
+    const std::string where = "tp " + std::to_string(tp) + (sequence_parallel ? " sp" : "") +
+                              (config.tie_embeddings ? " tied" : " untied") + (overlap ? " overlap" : "");
 
-  // This dp rank's rows of the global batch; the loss is divided by the global token count.
-  const int64_t rows = kBatch / mesh.dp;
-  auto mine = tokens.narrow(0, mesh.dp_rank * rows, rows);
-  auto inputs = mine.narrow(1, 0, kTokens), targets = mine.narrow(1, 1, kTokens);
-  auto loss = layout.cross_entropy_sum(model->forward(inputs), targets) / double(kBatch * kTokens);
-  loss.backward();
+    // This dp rank's rows of the global batch; the loss is divided by the global token count. With
+    // overlap the buckets (and the tp partial sums) launch from backward's gradient hooks.
+    auto parameters = named_parameters(*model);
+    DataParallelGrads grads(parameters, mesh.dp_group, /*bucket_mb=*/0.001, overlap, layout);
+    const int64_t rows = kBatch / mesh.dp;
+    auto mine = tokens.narrow(0, mesh.dp_rank * rows, rows);
+    auto inputs = mine.narrow(1, 0, kTokens), targets = mine.narrow(1, 1, kTokens);
+    grads.begin_last_micro_batch();
+    auto loss = layout->cross_entropy_sum(model->forward(inputs), targets) / double(kBatch * kTokens);
+    loss.backward();
+    grads.finish();
+    if (overlap && mesh.dp > 1) {
+      EXPECT_GT(grads.launched_in_backward(), 0) << where;
+    }
 
-  auto parameters = named_parameters(*model);
-  sum_partial_grads_over_tp(parameters, layout);
-  DataParallelGrads(parameters, mesh.dp_group, /*bucket_mb=*/0.001).all_reduce();
+    auto total = loss.detach().reshape({1}).clone();
+    mesh.dp_group->all_reduce(total);
+    EXPECT_NEAR(total.item<double>(), ref.loss, 1e-5 * ref.loss) << where;
 
-  auto total = loss.detach().reshape({1}).clone();
-  mesh.dp_group->all_reduce(total);
-  EXPECT_NEAR(total.item<double>(), ref.loss, 1e-5 * ref.loss) << where;
-
-  NamedTensors grads;
-  std::map<std::string, at::Tensor> local_grads;
-  for (const auto& [name, p] : parameters) {
-    grads.emplace_back(name, p.grad());
-    local_grads[name] = p.grad();
+    NamedTensors named_grads;
+    std::map<std::string, at::Tensor> local_grads;
+    for (const auto& [name, p] : parameters) {
+      named_grads.emplace_back(name, p.grad());
+      local_grads[name] = p.grad();
+      if (overlap) {
+        EXPECT_TRUE(p.grad().equal(blocking_grads.at(name))) << where << " " << name;
+      }
+    }
+    if (!overlap) blocking_grads = local_grads;
+    auto full = layout->gather_full(local_grads);
+    for (const auto& [name, g] : ref.grads) {
+      ASSERT_TRUE(full.count(name)) << name;
+      EXPECT_TRUE(full[name].allclose(g, 1e-4, 1e-6)) << where << " " << name << " max diff "
+                                                      << (full[name] - g).abs().max().item<double>();
+    }
+    EXPECT_NEAR(global_grad_norm(named_grads, mesh, *layout, false).item<double>(), ref.grad_norm,
+                1e-4 * ref.grad_norm)
+        << where;
   }
-  auto full = layout.gather_full(local_grads);
-  for (const auto& [name, g] : ref.grads) {
-    ASSERT_TRUE(full.count(name)) << name;
-    EXPECT_TRUE(full[name].allclose(g, 1e-4, 1e-6)) << where << " " << name << " max diff "
-                                                    << (full[name] - g).abs().max().item<double>();
-  }
-  EXPECT_NEAR(global_grad_norm(grads, mesh, layout, false).item<double>(), ref.grad_norm, 1e-4 * ref.grad_norm)
-      << where;
 }
 
 TEST(Parallelize, EveryLayoutMatchesOneProcess) {
