@@ -60,7 +60,7 @@ void register_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Accuracy on held-out problems of a generated task (greedy or pass@k)");
   cmd->add_option("--checkpoint", args.checkpoint, "Checkpoint directory, or a run directory (its newest)")->required();
   cmd->add_option("--task", args.task, "Task name")->required()->check(CLI::IsMember(data::tasks::task_names()));
-  cmd->add_option("--samples", args.options.samples, "Held-out problems to evaluate")->check(CLI::PositiveNumber)
+  cmd->add_option("--samples", args.options.samples, "Distinct held-out problems to evaluate")->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--seed", args.options.seed, "Seed of the held-out problem stream (and of sampling)")
       ->capture_default_str();

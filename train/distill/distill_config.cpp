@@ -59,7 +59,7 @@ void describe_distill_options(Schema& s, DistillOptions& c) {
         "seqkd: train only on teacher solutions the task's verifier accepts.");
   s.add("distill.chunk_elements", c.chunk_elements,
         "fp32 logits per block of the divergence (rows x vocabulary): bounds its working memory.").min(1);
-  s.add("distill.eval_samples", c.eval_samples, "Held-out problems for greedy accuracy; 0 skips evaluation.").min(0);
+  s.add("distill.eval_samples", c.eval_samples, "Distinct held-out problems for greedy accuracy; 0 skips evaluation.").min(0);
   s.add("distill.eval_interval", c.eval_interval, "Evaluate every N steps (and after the last); 0 only at the end.")
       .min(0);
   s.add("distill.eval_seed", c.eval_seed, "Seed of the held-out problem stream (the same as `ember eval --seed`).")

@@ -80,7 +80,7 @@ void describe_rl_options(Schema& s, RlOptions& c) {
         "verifier. Accuracy is always the verifier's.");
   s.add("rl.reward_timeout_s", c.reward_timeout_s, "The reward command must answer within this many seconds.")
       .min(0.001);
-  s.add("rl.eval_samples", c.eval_samples, "Held-out (eval split) problems for greedy accuracy; 0 skips evaluation.")
+  s.add("rl.eval_samples", c.eval_samples, "Distinct held-out (eval split) problems for greedy accuracy; 0 skips evaluation.")
       .min(0);
   s.add("rl.eval_interval", c.eval_interval, "Evaluate every N steps (and before the first and after the last); 0 "
         "only before and after.").min(0);

@@ -17,7 +17,7 @@ TaskEvalResult evaluate_task(model::Transformer& model, const data::Tokenizer& t
     fail_usage("pass@{} samples several completions: give a temperature above 0", options.pass_k);
   }
   model->eval();
-  auto problems = draw_problems(task, data::tasks::Split::eval, options.seed, 0, options.samples, options.difficulty);
+  auto problems = draw_distinct_problems(task, data::tasks::Split::eval, options.seed, options.samples, options.difficulty);
   const auto k = size_t(options.pass_k);
   std::vector<std::vector<int64_t>> prompts;
   for (const auto& problem : problems) {

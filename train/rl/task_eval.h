@@ -1,8 +1,9 @@
 // Held-out accuracy of a model on a generated task: `ember eval` and the RL recipe's periodic
 // evaluation.
 //
-// Problems 0 .. samples-1 of the task's EVAL-split stream `seed` (never seen in training data,
-// data/tasks/split.h) are answered with the KV-cache engine and judged by the task's verifier:
+// The first `samples` DISTINCT problems of the task's EVAL-split stream `seed` (never seen in
+// training data, data/tasks/split.h; distinct by canonical key, so a story told again with another
+// name or unit counts once, and a split too small for `samples` is an error) are answered with the KV-cache engine and judged by the task's verifier:
 //   pass_k = 1, temperature 0:  greedy accuracy = correct / samples
 //   pass_k = k:                 k completions per problem sampled at `temperature`; a problem
 //                               counts when any of them is correct (pass@k with n = k samples)

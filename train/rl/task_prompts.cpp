@@ -1,7 +1,10 @@
 // Problems, prompts and completions as text and tokens (see task_prompts.h).
 #include "train/rl/task_prompts.h"
 
+#include <unordered_set>
+
 #include "core/error.h"
+#include "data/tasks/split.h"
 
 namespace ember::train::rl {
 
@@ -13,6 +16,32 @@ std::vector<data::tasks::Problem> draw_problems(const data::tasks::Task& task, d
   std::vector<data::tasks::Problem> problems;
   problems.reserve(size_t(count));
   for (int64_t i = 0; i < count; ++i) problems.push_back(task.generate(seed, first + uint64_t(i), options).problem);
+  return problems;
+}
+
+std::vector<data::tasks::Problem> draw_distinct_problems(const data::tasks::Task& task, data::tasks::Split split,
+                                                         uint64_t seed, int64_t count, int difficulty) {
+  data::tasks::GenerateOptions options;
+  options.split = split;
+  if (difficulty > 0) options.difficulty = difficulty;
+  // Once this many draws in a row bring nothing new, the split is (almost surely) exhausted.
+  const uint64_t patience = 20000;
+  std::unordered_set<std::string> seen;
+  std::vector<data::tasks::Problem> problems;
+  problems.reserve(size_t(count));
+  uint64_t since_new = 0;
+  for (uint64_t index = 0; int64_t(problems.size()) < count && since_new < patience; ++index, ++since_new) {
+    auto problem = task.generate(seed, index, options).problem;
+    if (!seen.insert(task.canonical_key(problem)).second) continue;
+    problems.push_back(std::move(problem));
+    since_new = 0;
+  }
+  if (int64_t(problems.size()) < count) {
+    fail_usage("task '{}' has only {} distinct {} problems at difficulty {} ({} asked for): evaluate fewer "
+               "samples or a higher difficulty",
+               task.name(), problems.size(), data::tasks::split_name(split),
+               difficulty > 0 ? difficulty : task.default_difficulty(), count);
+  }
   return problems;
 }
 

@@ -23,6 +23,13 @@ namespace ember::train::rl {
 std::vector<data::tasks::Problem> draw_problems(const data::tasks::Task& task, data::tasks::Split split, uint64_t seed,
                                                 uint64_t first, int64_t count, int difficulty);
 
+/// `count` DISTINCT problems (by the task's canonical key: the same numbers under another name or
+/// unit are the same problem) from the start of the stream `seed` in `split`, in stream order. An
+/// accuracy over them is an accuracy over problems, not over repeats of a few. Fails, naming the
+/// task, split and difficulty, when the split holds fewer distinct problems than asked for.
+std::vector<data::tasks::Problem> draw_distinct_problems(const data::tasks::Task& task, data::tasks::Split split,
+                                                         uint64_t seed, int64_t count, int difficulty);
+
 /// The prompt's token ids; throws ember::Error when it encodes to nothing.
 std::vector<int64_t> encode_prompt(const data::Tokenizer& tokenizer, const std::string& prompt);
 
