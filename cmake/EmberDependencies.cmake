@@ -80,6 +80,9 @@ if(EMBER_WITH_TORCH)
   if(NOT TORCH_CUDA_ARCH_LIST AND NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
     set(TORCH_CUDA_ARCH_LIST "9.0")
   endif()
+  # CUDA code of our own (model/fused_kernels_cuda.cu) uses the shared CUDA runtime, the one torch
+  # itself loads, rather than a second, static copy.
+  set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
   find_package(Torch REQUIRED)
   message(STATUS "LibTorch ${EMBER_TORCH_WHEEL_VERSION} from ${torch_prefix}")
   # TorchConfig adds its flags to the imported target; the CXX flags carry the ABI define.

@@ -1,6 +1,9 @@
-// Fused CPU fp32 RMSNorm, RoPE and SwiGLU with their backward passes (see fused_kernels.h).
+// Fused RMSNorm, RoPE and SwiGLU with their backward passes (see fused_kernels.h): the CPU fp32
+// kernels, the autograd Functions that pick them or the CUDA ones (fused_kernels_cuda.h) by the
+// input's device, and the process-wide switch.
 #include "model/fused_kernels.h"
 
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -8,6 +11,10 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
 #include <torch/csrc/autograd/custom_function.h>
+
+#if EMBER_HAVE_CUDA
+#include "model/fused_kernels_cuda.h"
+#endif
 
 namespace ember::model {
 
@@ -17,6 +24,25 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 constexpr int64_t kRowsPerBlock = 32;  ///< rows per partial sum of dweight (fixed: deterministic)
+
+std::atomic<bool> fused_enabled{true};
+
+/// A tensor with the strides of x when its last one is 1 (kept by empty_like for dense layouts).
+at::Tensor unit_last_stride(const at::Tensor& x) { return x.stride(-1) == 1 ? x : x.contiguous(); }
+
+#if EMBER_HAVE_CUDA
+/// x itself when its memory is rows of contiguous elements (dense, unit last stride: e.g. the
+/// transposed q and k views), else a contiguous copy. The CUDA RMSNorm works on memory rows, so
+/// the output keeps x's layout as the composite's does.
+at::Tensor memory_rows(const at::Tensor& x) {
+  return x.stride(-1) == 1 && x.is_non_overlapping_and_dense() ? x : x.contiguous();
+}
+
+/// t laid out with like's strides (a copy only when they differ).
+at::Tensor with_layout_of(const at::Tensor& t, const at::Tensor& like) {
+  return t.strides() == like.strides() ? t : at::empty_like(like, t.options()).copy_(t);
+}
+#endif
 
 // ---- RMSNorm ----------------------------------------------------------------------------------
 
@@ -65,6 +91,13 @@ void rms_norm_backward_rows(const float* dy, const float* x, const float* weight
 class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, double eps) {
+#if EMBER_HAVE_CUDA
+    if (x.is_cuda()) {
+      auto [y, rstd] = fused_cuda::rms_norm_forward(x, weight, eps);
+      ctx->save_for_backward({x, weight, rstd});
+      return y;
+    }
+#endif
     const int64_t dim = x.size(-1), rows = x.numel() / dim;
     auto y = at::empty_like(x);
     auto rstd = at::empty({rows}, x.options());
@@ -77,6 +110,12 @@ class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const auto &x = saved[0], &weight = saved[1], &rstd = saved[2];
+#if EMBER_HAVE_CUDA
+    if (x.is_cuda()) {
+      auto [dx, dweight] = fused_cuda::rms_norm_backward(with_layout_of(grads[0], x), x, weight, rstd);
+      return {dx, dweight, at::Tensor()};
+    }
+#endif
     auto dy = grads[0].contiguous();
     const int64_t dim = x.size(-1), rows = x.numel() / dim;
     const int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
@@ -130,13 +169,18 @@ void rope_rows(const at::Tensor& in, at::Tensor& out, const float* cos, const fl
   });
 }
 
-/// A tensor with the strides of x when its last one is 1 (kept by empty_like for dense layouts).
-at::Tensor unit_last_stride(const at::Tensor& x) { return x.stride(-1) == 1 ? x : x.contiguous(); }
-
 class RopeFunction : public torch::autograd::Function<RopeFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
     auto input = unit_last_stride(x);
+#if EMBER_HAVE_CUDA
+    if (x.is_cuda()) {
+      ctx->save_for_backward({cos, sin});
+      ctx->saved_data["x_dtype"] = int64_t(x.scalar_type());
+      return fused_cuda::rope(input, cos, sin, c10::promoteTypes(x.scalar_type(), cos.scalar_type()),
+                              /*transposed=*/false);
+    }
+#endif
     auto y = at::empty_like(input);
     rope_rows(input, y, cos.const_data_ptr<float>(), sin.const_data_ptr<float>(), /*transposed=*/false);
     ctx->save_for_backward({cos, sin});
@@ -146,6 +190,12 @@ class RopeFunction : public torch::autograd::Function<RopeFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
     auto dy = unit_last_stride(grads[0]);
+#if EMBER_HAVE_CUDA
+    if (dy.is_cuda()) {
+      const auto x_dtype = at::ScalarType(ctx->saved_data["x_dtype"].toInt());
+      return {fused_cuda::rope(dy, saved[0], saved[1], x_dtype, /*transposed=*/true), at::Tensor(), at::Tensor()};
+    }
+#endif
     auto dx = at::empty_like(dy);
     rope_rows(dy, dx, saved[0].const_data_ptr<float>(), saved[1].const_data_ptr<float>(), /*transposed=*/true);
     return {dx, at::Tensor(), at::Tensor()};
@@ -157,6 +207,10 @@ class RopeFunction : public torch::autograd::Function<RopeFunction> {
 class SwigluFunction : public torch::autograd::Function<SwigluFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gate, const at::Tensor& up) {
+    ctx->save_for_backward({gate, up});
+#if EMBER_HAVE_CUDA
+    if (gate.is_cuda()) return fused_cuda::swiglu_forward(gate, up);
+#endif
     auto h = at::empty_like(gate);
     const float* g = gate.const_data_ptr<float>();
     const float* u = up.const_data_ptr<float>();
@@ -164,13 +218,18 @@ class SwigluFunction : public torch::autograd::Function<SwigluFunction> {
     at::parallel_for(0, gate.numel(), 4096, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
     });
-    ctx->save_for_backward({gate, up});
     return h;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
     auto dh = grads[0].contiguous();
+#if EMBER_HAVE_CUDA
+    if (dh.is_cuda()) {
+      auto [dgate, dup] = fused_cuda::swiglu_backward(dh, saved[0], saved[1]);
+      return {dgate, dup};
+    }
+#endif
     auto dgate = at::empty_like(saved[0]), dup = at::empty_like(saved[1]);
     const float* g = saved[0].const_data_ptr<float>();
     const float* u = saved[1].const_data_ptr<float>();
@@ -190,14 +249,54 @@ class SwigluFunction : public torch::autograd::Function<SwigluFunction> {
 
 }  // namespace
 
-bool fused_kernels_apply(const at::Tensor& x) { return x.device().is_cpu() && x.scalar_type() == at::kFloat; }
+void set_fused_kernels_enabled(bool enabled) { fused_enabled.store(enabled, std::memory_order_relaxed); }
+
+bool fused_kernels_enabled() { return fused_enabled.load(std::memory_order_relaxed); }
+
+bool fused_kernels_apply(const at::Tensor& x) {
+  if (!fused_kernels_enabled()) return false;
+  const auto dtype = x.scalar_type();
+  if (x.device().is_cpu()) return dtype == at::kFloat;
+#if EMBER_HAVE_CUDA
+  if (x.is_cuda()) return dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
+#endif
+  return false;
+}
+
+namespace {
+
+/// `other` on x's device in x's dtype or fp32 (eager promotion then gives fp32, as the kernels do).
+bool partner_fits(const at::Tensor& x, const at::Tensor& other) {
+  return fused_kernels_apply(x) && fused_kernels_apply(other) && other.device() == x.device() &&
+         (other.scalar_type() == x.scalar_type() || other.scalar_type() == at::kFloat);
+}
+
+}  // namespace
+
+bool fused_rms_norm_applies(const at::Tensor& x, const at::Tensor& weight) { return partner_fits(x, weight); }
+
+bool fused_rope_applies(const at::Tensor& x, const at::Tensor& cos) { return x.dim() == 4 && partner_fits(x, cos); }
+
+bool fused_swiglu_applies(const at::Tensor& gate, const at::Tensor& up) {
+  return partner_fits(gate, up) && up.scalar_type() == gate.scalar_type() && up.sizes() == gate.sizes();
+}
 
 at::Tensor fused_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+#if EMBER_HAVE_CUDA
+  if (x.is_cuda()) return RmsNormFunction::apply(memory_rows(x), weight.contiguous(), eps);
+#endif
   return RmsNormFunction::apply(x.contiguous(), weight, eps);
 }
 
 at::Tensor fused_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const std::vector<int64_t> table{x.size(0), 1, x.size(2), x.size(3)};
+#if EMBER_HAVE_CUDA
+  if (x.is_cuda()) {
+    auto c = unit_last_stride(cos.expand(table)), s = unit_last_stride(sin.expand(table));
+    if (c.strides() != s.strides()) c = c.contiguous(), s = s.contiguous();  // the kernel takes one table layout
+    return RopeFunction::apply(x, c, s);
+  }
+#endif
   return RopeFunction::apply(x, cos.expand(table).contiguous(), sin.expand(table).contiguous());
 }
 

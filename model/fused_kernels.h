@@ -1,31 +1,51 @@
-// Fused CPU fp32 kernels with hand-written backward passes for the elementwise parts of a block:
-// RMSNorm, RoPE and the SwiGLU product. Each runs one pass over its input forward and one pass
-// backward where the composite ATen version runs four to eight (and saves more activations).
-// Rows are split over at::parallel_for; every reduction has a fixed order that does not depend
-// on the thread count, so results are deterministic (bit-exact resume).
+// Fused RMSNorm, RoPE and SwiGLU with hand-written backward passes for the elementwise parts of a
+// block. Each runs one pass over its input forward and one pass backward where the composite ATen
+// version runs four to eight (and saves more activations).
+//   CPU fp32: kernels here (fused_kernels.cpp); rows are split over at::parallel_for and every
+//     reduction has a fixed order that does not depend on the thread count, so results are
+//     deterministic (bit-exact resume).
+//   CUDA fp32 / bf16 / fp16 (builds with CUDA): kernels in fused_kernels_cuda.cu, fp32 arithmetic
+//     inside, on the current stream, deterministic too; mixed dtypes as under bf16 autocast (a bf16
+//     input with an fp32 RMSNorm weight or fp32 RoPE tables) give the composite's promoted output
+//     dtype, so nothing downstream changes (see fused_kernels_cuda.h).
 //
-// The layers (layers.h) call these when fused_kernels_apply() holds and the composite ATen
-// expressions otherwise (CUDA, other dtypes, layouts the kernels do not take).
+// The layers (layers.h) call these when the fused_*_applies() predicate holds and the composite
+// ATen expressions otherwise (other devices and dtypes, or the process-wide switch off:
+// train.fused_kernels=false, applied by setup_runtime, lets a benchmark compare both paths).
 #pragma once
 
 #include <ATen/Tensor.h>
 
 namespace ember::model {
 
-/// True for CPU fp32 tensors: the only case the fused kernels implement.
+/// The process-wide switch (default on). Off, every predicate below is false and the layers run
+/// the composite ATen expressions on every device. Thread-safe; set it before building graphs.
+void set_fused_kernels_enabled(bool enabled);
+bool fused_kernels_enabled();
+
+/// True while the switch is on for CPU fp32 tensors and, in builds with CUDA, for CUDA fp32, bf16
+/// and fp16 tensors: the device and dtype cases the fused kernels implement.
 bool fused_kernels_apply(const at::Tensor& x);
+
+/// Whether each fused op takes these operands: fused_kernels_apply on both, one device, and the
+/// second operand's dtype equal to the first's or fp32 (RMSNorm weight, RoPE tables).
+bool fused_rms_norm_applies(const at::Tensor& x, const at::Tensor& weight);
+bool fused_rope_applies(const at::Tensor& x, const at::Tensor& cos);
+bool fused_swiglu_applies(const at::Tensor& gate, const at::Tensor& up);
 
 /// y = weight * x * r,  r = 1 / sqrt(mean(x^2 over the last dim) + eps)   (per row)
 /// backward, with g = dy * weight and xhat = x * r:
 ///   dx = r * (g - xhat * mean(g * xhat))          dweight = sum over rows of dy * xhat
-/// x [..., C] contiguous, weight [C].
+/// x [..., C], weight [C]. Dtypes as the composite: y = weight * (x * r).to(x.dtype) is in
+/// promote(x.dtype, weight.dtype) (fp32 for a bf16 input under autocast with an fp32 weight).
 at::Tensor fused_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 /// RoPE in the rotate_half layout (h = d / 2), for i < h:
 ///   y_i = x_i cos_i - x_{i+h} sin_i          y_{i+h} = x_{i+h} cos_{i+h} + x_i sin_{i+h}
 /// backward (the transposed rotation):
 ///   dx_i = dy_i cos_i + dy_{i+h} sin_{i+h}    dx_{i+h} = dy_{i+h} cos_{i+h} - dy_i sin_i
-/// x [B, H, T, d] with any strides but a unit last one; cos, sin [B, 1, T, d] (no gradient).
+/// x [B, H, T, d] with any strides but a unit last one; cos, sin [B, 1, T, d] (no gradient);
+/// y in promote(x.dtype, cos.dtype).
 at::Tensor fused_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
 /// h = silu(g) * u = g * s * u with s = sigmoid(g); backward:

@@ -20,7 +20,7 @@ RMSNormImpl::RMSNormImpl(RMSNormOptions options_) : options(std::move(options_))
 void RMSNormImpl::reset() { weight = register_parameter("weight", at::ones({options.dim()})); }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  if (fused_kernels_apply(x) && fused_kernels_apply(weight)) return fused_rms_norm(x, weight, options.eps());
+  if (fused_rms_norm_applies(x, weight)) return fused_rms_norm(x, weight, options.eps());
   auto x32 = x.to(at::kFloat);
   auto normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + options.eps());
   return weight * normed.to(x.scalar_type());
@@ -37,7 +37,7 @@ std::pair<torch::Tensor, torch::Tensor> rope_cos_sin(const torch::Tensor& positi
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  if (fused_kernels_apply(x) && fused_kernels_apply(cos)) return fused_rope(x, cos, sin);
+  if (fused_rope_applies(x, cos)) return fused_rope(x, cos, sin);
   int64_t half = x.size(-1) / 2;
   auto rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
   return x * cos + rotated * sin;
@@ -54,7 +54,7 @@ void MLPImpl::reset() {
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
   auto gate = gate_proj->forward(x), up = up_proj->forward(x);
-  if (fused_kernels_apply(gate)) return down_proj->forward(fused_swiglu(gate, up));
+  if (fused_swiglu_applies(gate, up)) return down_proj->forward(fused_swiglu(gate, up));
   return down_proj->forward(at::silu(gate) * up);
 }
 

@@ -1,6 +1,7 @@
 // The small building blocks of a Llama / Qwen3 decoder block: RMSNorm, rotary position embedding
 // (RoPE) in the Hugging Face rotate_half layout, and the SwiGLU feed-forward network. On CPU fp32
-// the elementwise parts run the fused kernels of fused_kernels.h, elsewhere composite ATen ops.
+// and CUDA fp32 / bf16 / fp16 the elementwise parts run the fused kernels of fused_kernels.h (unless
+// train.fused_kernels turns them off), elsewhere composite ATen ops with the same results.
 //
 // Shapes: B batch, T query tokens, C = d_model, H heads, d = head_dim, F = ffn_hidden.
 #pragma once
