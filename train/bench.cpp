@@ -51,7 +51,8 @@ std::string BenchResult::to_json() const {
   nlohmann::json j = {{"tokens_per_s", tokens_per_s}, {"step_ms", step_ms},     {"cpu_ms", cpu_ms}, {"mfu", mfu},
                       {"peak_flops", peak_flops},     {"peak_source", peak_source}, {"flops_per_token", flops_per_token},
                       {"params", parameters},         {"device", device},       {"dtype", dtype},
-                      {"threads", threads},           {"final_loss", final_loss}};
+                      {"threads", threads},           {"fused_kernels", fused_kernels},
+                      {"final_loss", final_loss}};
   return j.dump();
 }
 
@@ -91,6 +92,7 @@ BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig&
   result.device = runtime.device.str();
   result.dtype = runtime.bf16_autocast ? "bf16-autocast" : "fp32";
   result.threads = runtime.threads;
+  result.fused_kernels = config.train.fused_kernels;
 
   for (int64_t i = 0; i < bench.warmup_steps; ++i) trainer.step(accumulation, loss_of);
   std::vector<double> step_ms, cpu_ms;

@@ -31,6 +31,7 @@ struct BenchResult {
   std::string device;
   std::string dtype;
   int threads = 0;
+  bool fused_kernels = true;  ///< train.fused_kernels: fused RMSNorm / RoPE / SwiGLU or composite ops
   double final_loss = 0;
 
   /// One JSON object with every field (the last line `ember bench train` prints).

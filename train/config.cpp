@@ -40,6 +40,9 @@ void describe_train(Schema& s, TrainConfig& c) {
         "Skip (and count as bad) a step whose loss is more than this many standard deviations above the "
         "last train.spike_window losses; 0 disables the guard.").min(0);
   s.add("train.spike_window", c.spike_window, "Accepted steps the loss-spike guard compares against.").min(2);
+  s.add("train.fused_kernels", c.fused_kernels,
+        "Fused RMSNorm, RoPE and SwiGLU kernels (CPU fp32; CUDA fp32, bf16, fp16) instead of composite ATen "
+        "ops: same maths, fewer memory passes. Process-wide; false lets a benchmark measure the composite path.");
 }
 
 void describe_optim(Schema& s, OptimConfig& c) {

@@ -32,6 +32,7 @@ struct TrainConfig {
   int64_t max_bad_steps = 5;
   double spike_zscore = 0;
   int64_t spike_window = 50;
+  bool fused_kernels = true;      ///< model::set_fused_kernels_enabled, applied by setup_runtime
 };
 
 struct OptimConfig {

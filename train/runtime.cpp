@@ -11,6 +11,7 @@
 #include <ATen/autocast_mode.h>
 
 #include "core/error.h"
+#include "model/fused_kernels.h"
 
 namespace ember::train {
 
@@ -32,6 +33,7 @@ Runtime setup_runtime(const TrainConfig& train, int local_ranks) {
   int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   runtime.threads = train.threads > 0 ? int(train.threads) : std::max(1, cores / std::max(1, local_ranks));
   at::set_num_threads(runtime.threads);
+  model::set_fused_kernels_enabled(train.fused_kernels);
   if (!runtime.device.is_cuda()) keep_freed_memory();
   return runtime;
 }

@@ -16,8 +16,8 @@ struct Runtime {
 };
 
 /// Resolves train.device / train.dtype / train.threads (0 = cores / local ranks) and applies the
-/// thread count; on CPU also keep_freed_memory(). Throws UsageError for cuda without a usable GPU
-/// or bf16 on CPU.
+/// thread count and train.fused_kernels (model::set_fused_kernels_enabled); on CPU also
+/// keep_freed_memory(). Throws UsageError for cuda without a usable GPU or bf16 on CPU.
 Runtime setup_runtime(const TrainConfig& train, int local_ranks = 1);
 
 /// Makes glibc malloc keep freed memory instead of returning it to the kernel: without this every

@@ -4,7 +4,9 @@
 #   1. ember --version (CUDA and NCCL available at run time)
 #   2. test_cuda: forward/backward vs CPU fp32, a bf16 training run, GPU vs CPU greedy generation,
 #      a size-1 NCCL communicator
-#   3. ember bench train: the 1B preset at bf16, sequence 2048 (tokens/s, MFU vs 989 TFLOP/s)
+#   3. ember bench train: the 1B preset at bf16, sequence 2048 (tokens/s, MFU vs 989 TFLOP/s), with
+#      the fused RMSNorm / RoPE / SwiGLU kernels and again with the composite ATen ops
+#      (train.fused_kernels=false)
 # Results go to $OUT (or ./gpu-results) as gpu_checks.log and bench JSON lines.
 set -uo pipefail
 OUT="${OUT:-$PWD/gpu-results}"
@@ -30,6 +32,9 @@ echo "=== ember --version"; "$ember" --version || status=1
 echo "=== test_cuda"; "$work/gpu-pack/bin/test_cuda" || status=1
 echo "=== bench: 1B bf16 seq 2048"
 "$ember" bench train --config configs/bench/train-1b-gpu.yaml | tail -1 | tee "$OUT/bench_1b.json" || status=1
+echo "=== bench: 1B bf16 seq 2048, composite elementwise ops (train.fused_kernels=false)"
+"$ember" bench train --config configs/bench/train-1b-gpu.yaml train.fused_kernels=false | tail -1 \
+  | tee "$OUT/bench_1b_composite.json" || status=1
 echo "=== bench: 25m bf16 seq 256 (GPU)"
 "$ember" bench train --config configs/bench/train-25m.yaml train.device=cuda train.dtype=bf16 \
   train.threads=0 metrics.peak_flops=9.89e14 | tail -1 | tee "$OUT/bench_25m_gpu.json" || status=1
