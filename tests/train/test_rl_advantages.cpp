@@ -67,8 +67,21 @@ TEST(RlAdvantages, BatchSplitsIntoGroups) {
   EXPECT_THROW(batch_advantages(rewards, 3, AdvantageMode::kGroupMean), ember::Error);
 }
 
+TEST(RlAdvantages, RewardModeKeepsEveryRewardAsIs) {
+  // REINFORCE without a baseline: no centring, and solved (zero-std) groups still count.
+  std::vector<double> mixed = {1, 0, 1, 0.25};
+  auto a = group_advantages(mixed, AdvantageMode::kReward);
+  ASSERT_EQ(a.size(), 4u);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], mixed[i]);
+  std::vector<double> solved = {1, 1, 1};
+  for (double value : group_advantages(solved, AdvantageMode::kReward)) EXPECT_EQ(value, 1.0);
+  std::vector<double> one = {0.5};
+  EXPECT_EQ(group_advantages(one, AdvantageMode::kReward)[0], 0.5);
+}
+
 TEST(RlAdvantages, ParsesModeNames) {
   EXPECT_EQ(parse_advantage_mode("rloo"), AdvantageMode::kRloo);
+  EXPECT_EQ(parse_advantage_mode("reward"), AdvantageMode::kReward);
   EXPECT_THROW(parse_advantage_mode("gae"), ember::UsageError);
 }
 

@@ -94,6 +94,7 @@ TEST(RlLearns, RewardRisesForEveryConfiguration) {
       {"dapo", {AdvantageMode::kGroupMeanStd, LossAggregation::kTokenMean, 0.28, 1, 2}},
       {"dr_grpo", {AdvantageMode::kGroupMean, LossAggregation::kSeqMeanTokenSumNorm, 0.2, 2, 2}},
       {"rloo", {AdvantageMode::kRloo, LossAggregation::kTokenMean, 0.2, 1, 1}},
+      {"raft", {AdvantageMode::kReward, LossAggregation::kSeqMeanTokenMean, 0.2, 1, 1}},
   };
   for (const auto& [name, setup] : setups) {
     double gap = 1;

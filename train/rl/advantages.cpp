@@ -11,7 +11,8 @@ AdvantageMode parse_advantage_mode(std::string_view name) {
   if (name == "group_mean_std") return AdvantageMode::kGroupMeanStd;
   if (name == "group_mean") return AdvantageMode::kGroupMean;
   if (name == "rloo") return AdvantageMode::kRloo;
-  fail_usage("unknown advantage mode '{}': use group_mean_std, group_mean or rloo", name);
+  if (name == "reward") return AdvantageMode::kReward;
+  fail_usage("unknown advantage mode '{}': use group_mean_std, group_mean, rloo or reward", name);
 }
 
 bool has_zero_std(std::span<const double> rewards) {
@@ -23,6 +24,7 @@ bool has_zero_std(std::span<const double> rewards) {
 
 std::vector<double> group_advantages(std::span<const double> rewards, AdvantageMode mode) {
   const size_t g = rewards.size();
+  if (mode == AdvantageMode::kReward) return {rewards.begin(), rewards.end()};
   std::vector<double> advantages(g, 0.0);
   if (g < 2 || has_zero_std(rewards)) return advantages;
   double mean = 0;
@@ -37,6 +39,7 @@ std::vector<double> group_advantages(std::span<const double> rewards, AdvantageM
       case AdvantageMode::kGroupMeanStd: advantages[i] = centred / (std_dev + kAdvantageStdEps); break;
       case AdvantageMode::kGroupMean: advantages[i] = centred; break;
       case AdvantageMode::kRloo: advantages[i] = centred * double(g) / double(g - 1); break;
+      case AdvantageMode::kReward: break;  // returned above
     }
   }
   return advantages;

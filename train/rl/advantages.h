@@ -6,9 +6,14 @@
 //   group_mean_std (GRPO, DAPO):  A_i = (r_i - m) / (s + eps)            eps = 1e-6
 //   group_mean     (Dr. GRPO):    A_i = r_i - m
 //   rloo           (RLOO):        A_i = r_i - (1/(G-1)) sum_{j != i} r_j = G/(G-1) * (r_i - m)
-// A group of one, and a group whose rewards are all equal, has A_i = 0 for every member: it
-// carries no learning signal (the "zero-std" groups dynamic sampling drops). The advantage is the
-// same for every token of a completion.
+//   reward         (REINFORCE without a baseline): A_i = r_i
+// For the three group-relative modes, a group of one, and a group whose rewards are all equal, has
+// A_i = 0 for every member: it carries no learning signal (the "zero-std" groups dynamic sampling
+// drops). `reward` keeps every completion's own reward: with 0/1 correctness rewards it is
+// rejection-sampling fine-tuning (RAFT, ReST-EM, expert iteration): the likelihood of the correct
+// completions is raised and the wrong ones are dropped, a lower-variance gradient than the centred
+// modes at the price of a biased one (it also sharpens prompts the policy already solves). The
+// advantage is the same for every token of a completion.
 #pragma once
 
 #include <span>
@@ -18,9 +23,9 @@
 
 namespace ember::train::rl {
 
-enum class AdvantageMode { kGroupMeanStd, kGroupMean, kRloo };
+enum class AdvantageMode { kGroupMeanStd, kGroupMean, kRloo, kReward };
 
-/// "group_mean_std", "group_mean" or "rloo"; anything else throws ember::UsageError.
+/// "group_mean_std", "group_mean", "rloo" or "reward"; anything else throws ember::UsageError.
 AdvantageMode parse_advantage_mode(std::string_view name);
 
 constexpr double kAdvantageStdEps = 1e-6;

@@ -45,8 +45,9 @@ void describe_rl_options(Schema& s, RlOptions& c) {
         return std::string("must be 0 (off) or greater than 1");
       });
   s.add("rl.advantage", c.advantage,
-        "Group advantage: (r - mean) / std (GRPO, DAPO), r - mean (Dr. GRPO), or leave-one-out (RLOO).")
-      .choices({"group_mean_std", "group_mean", "rloo"});
+        "Group advantage: (r - mean) / std (GRPO, DAPO), r - mean (Dr. GRPO), leave-one-out (RLOO), or the reward "
+        "itself (REINFORCE without baseline; rejection-sampling fine-tuning with 0/1 rewards).")
+      .choices({"group_mean_std", "group_mean", "rloo", "reward"});
   s.add("rl.kl_coef", c.kl_coef, "Weight of the KL to the frozen rl.init policy; 0 turns it off.").min(0);
   s.add("rl.kl_estimator", c.kl_estimator, "KL estimator per token: k1 = r, k2 = r^2/2, k3 = e^-r + r - 1.")
       .choices({"k1", "k2", "k3"});
