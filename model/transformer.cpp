@@ -82,9 +82,13 @@ void TransformerImpl::init_weights() {
 }
 
 torch::Tensor TransformerImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& doc_ids) {
+  return logits(final_hidden(input_ids, doc_ids));
+}
+
+torch::Tensor TransformerImpl::final_hidden(const torch::Tensor& input_ids, const torch::Tensor& doc_ids) {
   auto context = doc_ids.defined() ? AttentionContext::packed(doc_ids)
                                    : AttentionContext::causal(input_ids.size(0), input_ids.size(1), input_ids.device());
-  return logits(hidden_states(input_ids, context));
+  return hidden_states(input_ids, context);
 }
 
 torch::Tensor TransformerImpl::hidden_states(const torch::Tensor& input_ids, const AttentionContext& context,
@@ -95,6 +99,10 @@ torch::Tensor TransformerImpl::hidden_states(const torch::Tensor& input_ids, con
 torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) {
   if (lm_head) return lm_head->forward(hidden);
   return model->embed_tokens->attend(hidden);
+}
+
+torch::Tensor TransformerImpl::lm_head_weight() const {
+  return lm_head ? lm_head->weight : model->embed_tokens->weight;
 }
 
 }  // namespace ember::model

@@ -77,8 +77,15 @@ class TransformerImpl : public torch::nn::Cloneable<TransformerImpl> {
   torch::Tensor hidden_states(const torch::Tensor& input_ids, const AttentionContext& context,
                               KVCache* cache = nullptr);
 
+  /// The training forward without the LM head: final-normed hidden states [B, T, C], so that a
+  /// loss can apply the head itself (fused_linear_cross_entropy.h). forward = logits(this).
+  torch::Tensor final_hidden(const torch::Tensor& input_ids, const torch::Tensor& doc_ids = {});
+
   /// LM head: hidden [..., C] -> logits [..., V].
   torch::Tensor logits(const torch::Tensor& hidden);
+
+  /// The weight [V, C] the LM head multiplies by: lm_head's, or the embedding's when tied.
+  torch::Tensor lm_head_weight() const;
 
   /// Draws every weight afresh with the init described at the top of this file.
   void init_weights();

@@ -52,6 +52,7 @@ std::string BenchResult::to_json() const {
                       {"peak_flops", peak_flops},     {"peak_source", peak_source}, {"flops_per_token", flops_per_token},
                       {"params", parameters},         {"device", device},       {"dtype", dtype},
                       {"threads", threads},           {"fused_kernels", fused_kernels},
+                      {"fused_lm_loss", fused_lm_loss},
                       {"final_loss", final_loss}};
   return j.dump();
 }
@@ -80,7 +81,7 @@ BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig&
     const auto& t = tokens[size_t(m)];
     auto inputs = t.narrow(1, 0, config.train.seq_len);
     auto targets = t.narrow(1, 1, config.train.seq_len);
-    return model::cross_entropy_sum(model->forward(inputs), targets) / global_tokens;
+    return model::next_token_loss_sum(*model, inputs, targets, {}, config.train.fused_lm_loss) / global_tokens;
   };
 
   BenchResult result;
@@ -93,6 +94,7 @@ BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig&
   result.dtype = runtime.bf16_autocast ? "bf16-autocast" : "fp32";
   result.threads = runtime.threads;
   result.fused_kernels = config.train.fused_kernels;
+  result.fused_lm_loss = config.train.fused_lm_loss;
 
   for (int64_t i = 0; i < bench.warmup_steps; ++i) trainer.step(accumulation, loss_of);
   std::vector<double> step_ms, cpu_ms;

@@ -32,6 +32,7 @@ struct BenchResult {
   std::string dtype;
   int threads = 0;
   bool fused_kernels = true;  ///< train.fused_kernels: fused RMSNorm / RoPE / SwiGLU or composite ops
+  bool fused_lm_loss = true;  ///< train.fused_lm_loss: chunked fused LM head + cross-entropy or logits + loss
   double final_loss = 0;
 
   /// One JSON object with every field (the last line `ember bench train` prints).

@@ -43,6 +43,10 @@ void describe_train(Schema& s, TrainConfig& c) {
   s.add("train.fused_kernels", c.fused_kernels,
         "Fused RMSNorm, RoPE and SwiGLU kernels (CPU fp32; CUDA fp32, bf16, fp16) instead of composite ATen "
         "ops: same maths, fewer memory passes. Process-wide; false lets a benchmark measure the composite path.");
+  s.add("train.fused_lm_loss", c.fused_lm_loss,
+        "Training loss through the chunked fused LM head + cross-entropy (gradients computed in the forward "
+        "pass; no full-vocabulary logits in memory) instead of logits then cross-entropy: same loss. Without "
+        "tensor parallelism; the vocab-parallel loss under parallel.tp > 1 and validation keep the logits.");
 }
 
 void describe_optim(Schema& s, OptimConfig& c) {

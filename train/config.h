@@ -33,6 +33,7 @@ struct TrainConfig {
   double spike_zscore = 0;
   int64_t spike_window = 50;
   bool fused_kernels = true;      ///< model::set_fused_kernels_enabled, applied by setup_runtime
+  bool fused_lm_loss = true;      ///< training loss through model::fused_linear_cross_entropy (tp = 1)
 };
 
 struct OptimConfig {

@@ -29,6 +29,7 @@
 #include "distributed/mesh.h"
 #include "distributed/parallelize.h"
 #include "model/flops.h"
+#include "model/loss.h"
 #include "model/transformer.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
@@ -271,6 +272,8 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
   install_preemption_handlers();
   const int64_t tokens_per_step = config.train.batch_size * config.train.seq_len;
   const bool mask_documents = config.data.mask_documents;
+  // The fused LM head + loss needs the whole vocabulary on this rank.
+  const bool fused_lm_loss = config.train.fused_lm_loss && parallel_layout->tp->size() == 1;
   // MFU of the whole job: every rank contributes its peak.
   Progress progress(config.train.steps, flops_per_token, peak.flops_per_s * double(mesh->world_size()));
   progress.start(trainer.steps_done());
@@ -286,6 +289,9 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
     auto result = trainer.step(layout.accumulation, [&](int64_t m) {
       AutocastScope autocast(runtime.bf16_autocast);
       const auto& batch = micro_batches[size_t(m)];
+      if (fused_lm_loss) {
+        return model::next_token_loss_sum(*model, batch.inputs, batch.targets, batch.doc_ids, true) / global_tokens;
+      }
       auto logits = model->forward(batch.inputs, batch.doc_ids);
       return parallel_layout->cross_entropy_sum(logits, batch.targets) / global_tokens;
     });

@@ -6,7 +6,9 @@
 #      a size-1 NCCL communicator
 #   3. ember bench train: the 1B preset at bf16, sequence 2048 (tokens/s, MFU vs 989 TFLOP/s), with
 #      the fused RMSNorm / RoPE / SwiGLU kernels and again with the composite ATen ops
-#      (train.fused_kernels=false)
+#      (train.fused_kernels=false); then short runs (2 warm-up + 5 timed steps) of the preset, of
+#      micro-batches of 8 sequences (one of them: batch 8; four: batch 32) and of the preset with
+#      the logits + cross-entropy loss instead of the fused LM head + loss (train.fused_lm_loss=false)
 # Results go to $OUT (or ./gpu-results) as gpu_checks.log and bench JSON lines.
 set -uo pipefail
 OUT="${OUT:-$PWD/gpu-results}"
@@ -35,6 +37,17 @@ echo "=== bench: 1B bf16 seq 2048"
 echo "=== bench: 1B bf16 seq 2048, composite elementwise ops (train.fused_kernels=false)"
 "$ember" bench train --config configs/bench/train-1b-gpu.yaml train.fused_kernels=false | tail -1 \
   | tee "$OUT/bench_1b_composite.json" || status=1
+short="bench.warmup_steps=2 bench.steps=5"
+bench_1b() {  # name, overrides...
+  local name=$1; shift
+  echo "=== bench: 1B $name ($*)"
+  "$ember" bench train --config configs/bench/train-1b-gpu.yaml $short "$@" | tail -1 | tee "$OUT/bench_1b_$name.json" \
+    || status=1
+}
+bench_1b short_preset
+bench_1b mb8_b8 train.micro_batch_size=8 train.batch_size=8
+bench_1b mb8_b32 train.micro_batch_size=8 train.batch_size=32
+bench_1b unfused_lm_loss train.fused_lm_loss=false
 echo "=== bench: 25m bf16 seq 256 (GPU)"
 "$ember" bench train --config configs/bench/train-25m.yaml train.device=cuda train.dtype=bf16 \
   train.threads=0 metrics.peak_flops=9.89e14 | tail -1 | tee "$OUT/bench_25m_gpu.json" || status=1
