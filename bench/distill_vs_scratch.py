@@ -1,19 +1,19 @@
 #!/usr/bin/env python3
 """Distillation vs training from scratch at equal compute: the table of docs/results.md.
 
-Runs, on the nano pipeline's data (scripts/quickstart.sh stages 1-3 must have run):
-  1. the teacher's held-out accuracy (`ember eval`);
+Runs, on the nano pipeline's data (scripts/quickstart.sh stages 1-5 must have run):
+  1. the teacher's held-out accuracy (`ember eval`, the distill preset's task and difficulty);
   2. the distilled student: `ember distill` (configs/nano/distill.yaml) from the teacher into
      nano-student, evaluated every --eval-interval steps; its compute is the teacher's forwards
      plus the student's training, both from the run's metrics;
-  3. the same student from scratch with the same total FLOPs: `ember pretrain` of nano-student for
-     as many steps as that budget buys (minus the RL stage's estimated FLOPs), evaluated at the same
-     points, then `ember rl` (configs/nano/grpo.yaml) on it;
+  3. the same student from scratch with the same total FLOPs on the same data mixture: `ember
+     pretrain` of nano-student for as many steps as that budget buys (minus the RL stage's
+     estimated FLOPs), evaluated at the same points, then `ember rl` (configs/nano/grpo.yaml) on it;
 and prints a markdown table: accuracy and FLOPs of each, and the FLOPs each needed to first reach a
 fixed accuracy (--target, default 90% of the teacher's). Outputs go to --out (default
 runs/bench-distill). FLOPs follow model/flops.h (forward 2N + attention, training 6N + attention);
-RL FLOPs are estimated from its logged token counts: generated tokens x forward + trained tokens x
-training FLOPs per token.
+RL FLOPs are counted from its logged generated tokens: rollout forward + training step + the
+reference model's forward when the KL term is on.
 """
 import argparse
 import json
@@ -34,9 +34,16 @@ def run(*args: str) -> str:
     return result.stdout
 
 
+def preset(command: str, path: str) -> dict:
+    """The resolved config of a preset, as `ember COMMAND --print-config` prints it."""
+    import yaml  # the venv's PyYAML (scripts/setup.sh)
+    return yaml.safe_load(run(EMBER, command, "--config", path, "--print-config"))
+
+
 def evaluate(checkpoint: str, samples: int) -> dict:
+    d = preset("distill", "configs/nano/distill.yaml")["distill"]
     out = run(EMBER, "eval", "--checkpoint", checkpoint, "--task", TASK, "--samples", str(samples),
-              "--max-new-tokens", "64")
+              "--difficulty", str(d["difficulty"]), "--max-new-tokens", str(d["max_new_tokens"]))
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -44,13 +51,13 @@ def metrics(run_dir: Path) -> list:
     return [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines() if l.strip()]
 
 
-def student_flops_per_token(seq_len: int) -> tuple:
-    """(training, forward) FLOPs per token of nano-student at seq_len (model/flops.h)."""
-    c, layers, heads, ffn, vocab = 64, 3, 2, 192, 1024
-    head_dim = c // heads
-    n = layers * (4 * c * heads * head_dim + 3 * c * ffn) + vocab * c
-    attention = layers * seq_len * heads * head_dim
-    return 6 * n + 12 * attention, 2 * n + 4 * attention
+def distill_data_overrides() -> list:
+    """data.train / data.weights of configs/nano/distill.yaml, so the scratch student sees the same mixture."""
+    data = preset("distill", "configs/nano/distill.yaml")["data"]
+    overrides = [f"data.train=[{','.join(data['train'])}]"]
+    if data.get("weights"):
+        overrides.append(f"data.weights=[{','.join(str(w) for w in data['weights'])}]")
+    return overrides
 
 
 def first_reaching(points: list, target: float):
@@ -64,10 +71,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teacher", default="runs/quickstart/rl")
     parser.add_argument("--out", default="runs/bench-distill")
-    parser.add_argument("--steps", type=int, default=400, help="distillation steps")
-    parser.add_argument("--eval-interval", type=int, default=100)
-    parser.add_argument("--samples", type=int, default=200, help="held-out problems per evaluation")
-    parser.add_argument("--rl-steps", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=1500, help="distillation steps (the preset's)")
+    parser.add_argument("--eval-interval", type=int, default=250)
+    parser.add_argument("--samples", type=int, default=400, help="distinct held-out problems per evaluation")
+    parser.add_argument("--rl-steps", type=int, default=30, help="RL steps of the scratch student (the preset's)")
     parser.add_argument("--target", type=float, default=0, help="accuracy threshold; 0 = 90%% of the teacher's")
     args = parser.parse_args()
     out = Path(args.out)
@@ -85,8 +92,13 @@ def main() -> None:
     d_final = evaluate(str(distilled), args.samples)
     budget = d_rows[-1]["flops_total"]
 
-    train_per_token, forward_per_token = student_flops_per_token(seq_len)
-    rl_estimate = args.rl_steps * 16 * 8 * 64 * (forward_per_token + train_per_token)  # upper bound: full lengths
+    # The student's training FLOPs per token as the distill run counted them (model/flops.h), and a
+    # forward pass as a third of that (2N of 6N).
+    train_per_token = d_rows[-1]["flops_student_step"] / (batch * seq_len)
+    forward_per_token = train_per_token / 3
+    rl = preset("rl", "configs/nano/grpo.yaml")["rl"]
+    samples_per_step = rl["prompts"] * rl["group_size"] * rl["max_new_tokens"]  # upper bound: full lengths
+    rl_estimate = args.rl_steps * samples_per_step * (2 * forward_per_token + train_per_token)
     per_step = train_per_token * batch * seq_len
     scratch_steps = max(1, int((budget - rl_estimate) // per_step))
     scratch = out / "scratch-pretrain"
@@ -95,7 +107,7 @@ def main() -> None:
     student_config = out / "scratch-pretrain.yaml"
     out.mkdir(parents=True, exist_ok=True)
     student_config.write_text(f"base: [{ROOT / 'configs/nano/pretrain.yaml'}, {ROOT / 'configs/model/nano-student.yaml'}]\n")
-    run(EMBER, "pretrain", "--config", str(student_config), *overrides)
+    run(EMBER, "pretrain", "--config", str(student_config), *overrides, *distill_data_overrides())
     s_points = []
     for checkpoint in sorted((scratch / "checkpoints").glob("step_*")):
         step = int(checkpoint.name.split("_")[1])
@@ -104,8 +116,11 @@ def main() -> None:
     run(EMBER, "rl", "--config", "configs/nano/grpo.yaml", f"run.dir={scratch_rl}", f"rl.init={scratch}",
         f"train.steps={args.rl_steps}", f"rl.eval_samples={args.samples}")
     rl_rows = metrics(scratch_rl)
-    generated = rl_rows[-1].get("tokens_generated", 0)
-    rl_flops = generated * (forward_per_token + train_per_token)
+    # Per generated token: the rollout's forward, the update's training step, and the frozen
+    # reference's forward when a KL term is on.
+    generated = sum(r.get("tokens_generated", 0) for r in rl_rows)
+    reference = forward_per_token if rl["kl_coef"] > 0 else 0
+    rl_flops = generated * (forward_per_token + train_per_token + reference)
     s_final = evaluate(str(scratch_rl), args.samples)
     s_total = scratch_steps * per_step + rl_flops
     s_points.append((s_total, s_final["accuracy"]))

@@ -18,21 +18,29 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 stage() { echo; echo "=== $* ==="; }
 
-stage "1/8 generate the reasoning corpus (train split only)"
+stage "1/8 generate the reasoning corpus and the distillation set (train split only)"
 if [ ! -s "$DATA/corpus.jsonl" ]; then
   $EMBER data generate --task all --count 60000 --seed 1 --split train --out "$DATA/corpus.jsonl"
 fi
-wc -l < "$DATA/corpus.jsonl" | xargs echo "documents:"
+# Word problems at the RL stage's difficulty: the task-focused text the student is distilled on.
+if [ ! -s "$DATA/word_problems.jsonl" ]; then
+  $EMBER data generate --task word_problems --difficulty 2 --count 30000 --seed 2 --split train \
+    --out "$DATA/word_problems.jsonl"
+fi
+wc -l < "$DATA/corpus.jsonl" | xargs echo "corpus documents:"
+wc -l < "$DATA/word_problems.jsonl" | xargs echo "distillation documents:"
 
 stage "2/8 train the byte-level BPE tokenizer"
 if [ ! -s "$DATA/tokenizer.json" ]; then
   $EMBER tokenizer train --input "$DATA/corpus.jsonl" --field text --vocab-size 1024 --out "$DATA/tokenizer.json"
 fi
 
-stage "3/8 pack the corpus into an HDF5 token store"
-if [ ! -s "$DATA/corpus.h5" ]; then
-  $EMBER data prepare --input "$DATA/corpus.jsonl" --field text --tokenizer "$DATA/tokenizer.json" --out "$DATA/corpus.h5"
-fi
+stage "3/8 pack both into HDF5 token stores"
+for name in corpus word_problems; do
+  if [ ! -s "$DATA/$name.h5" ]; then
+    $EMBER data prepare --input "$DATA/$name.jsonl" --field text --tokenizer "$DATA/tokenizer.json" --out "$DATA/$name.h5"
+  fi
+done
 
 stage "4/8 pretrain the nano model"
 $EMBER pretrain --config configs/nano/pretrain.yaml "$@"
@@ -69,7 +77,7 @@ summary.update({
 summary_path.write_text(json.dumps(summary, indent=2) + "\n")
 PY
 
-stage "7/8 distill the RL model (teacher) into nano-student (0.23x parameters) and evaluate it"
+stage "7/8 distill the RL model (teacher) into nano-student (0.33x parameters) and evaluate it"
 $EMBER distill --config configs/nano/distill.yaml
 $EMBER eval --checkpoint "$OUT/distill" --task "$TASK" --difficulty "$DIFFICULTY" --samples "$SAMPLES" | tail -1 > "$OUT/distill/eval.json"
 "${EMBER_PYTHON:-${XDG_DATA_HOME:-$HOME/.local/share}/ember/venv/bin/python}" - "$OUT" <<'PY'
