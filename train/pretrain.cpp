@@ -8,13 +8,10 @@
 // checkpoints, which hold logical (unsharded) tensors, so any layout resumes from any other.
 #include "train/pretrain.h"
 
-#include <exception>
 #include <filesystem>
 #include <optional>
 
-#include <ATen/Context.h>
 #include <ATen/ops/from_blob.h>
-#include <ATen/ops/full.h>
 #include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
@@ -25,7 +22,6 @@
 #include "core/log.h"
 #include "data/loader.h"
 #include "data/tokenizer/tokenizer.h"
-#include "distributed/launch_env.h"
 #include "distributed/mesh.h"
 #include "distributed/parallelize.h"
 #include "model/flops.h"
@@ -33,6 +29,7 @@
 #include "model/transformer.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
+#include "train/parallel_setup.h"
 #include "train/peak_flops.h"
 #include "train/preemption.h"
 #include "train/progress.h"
@@ -109,17 +106,6 @@ void restore_cpu_rng_state(const at::Tensor& state) {
   generator.set_state(state);
 }
 
-/// The mesh and shard layout for the manifest: a checkpoint records the layout that wrote it;
-/// tp rank r of a sharded parameter held [r length, (r + 1) length) of dim `dim`.
-nlohmann::json layout_json(const distributed::Mesh& mesh, const distributed::ParallelLayout& layout, int64_t zero) {
-  nlohmann::json shards = nlohmann::json::object();
-  for (const auto& [name, spec] : layout.shards) {
-    if (spec.replicated()) continue;
-    shards[name] = {{"dim", spec.dim}, {"length", spec.length}, {"full_shape", spec.full_shape}};
-  }
-  return {{"dp", mesh.dp}, {"tp", mesh.tp}, {"zero", zero}, {"sharded", shards}};
-}
-
 /// The bytes a step handed to each kind of collective, for metrics.jsonl (comm_<kind>_bytes).
 void add_volume_scalars(const distributed::CommVolume& volume, std::vector<std::pair<std::string, double>>& scalars) {
   for (int k = 0; k < distributed::kCollectiveKinds; ++k) {
@@ -129,28 +115,14 @@ void add_volume_scalars(const distributed::CommVolume& volume, std::vector<std::
   }
 }
 
-/// The preemption signal any rank received (every rank gets the same answer, so all stop at the
-/// same step); a max all-reduce over the world when there is more than one rank.
-int agreed_preemption_signal(distributed::Communicator& world, const c10::Device& device) {
-  if (world.size() == 1) return preemption_signal();
-  auto flag = at::full({1}, float(preemption_signal()), at::TensorOptions().device(device));
-  world.all_reduce(flag, distributed::ReduceOp::max);
-  return int(flag.item<float>());
-}
-
 }  // namespace
 
 void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml) {
-  const auto env = distributed::detect_launch_env();
-  log::set_rank(env.rank, env.world_size);
+  const auto parallel = setup_parallel_run(config.train, config.parallel);
+  const auto& runtime = parallel.runtime;
+  const auto& mesh = parallel.mesh;
+  const bool lead = parallel.lead;  // writes the run directory, metrics and checkpoints
   const auto run_dir = fs::path(config.run.dir);
-  auto runtime = setup_runtime(config.train, env.local_world_size);
-  if (runtime.device.is_cuda()) {
-    runtime.device = c10::Device(c10::kCUDA, c10::DeviceIndex(distributed::gpu_for_local_rank(env, int(at::getNumGPUs()))));
-  }
-  const auto mesh = std::make_shared<distributed::Mesh>(distributed::Mesh::init(
-      env, {config.parallel.dp, config.parallel.tp, config.parallel.timeout_s, runtime.device.is_cuda()}));
-  const bool lead = mesh->rank() == 0;  // writes the run directory, metrics and checkpoints
   const int64_t dp = mesh->dp;
   const auto layout = batch_layout(config.train, dp);
   const int64_t schedule_steps = config.optim.schedule_steps > 0 ? config.optim.schedule_steps : config.train.steps;
@@ -240,33 +212,23 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
   }
   auto save_checkpoint = [&] {
     auto logical = trainer.logical_state();  // a collective: every rank takes part
-    std::exception_ptr failure;
-    if (lead) {
-      try {
-        Checkpoint checkpoint;
-        checkpoint.step = trainer.steps_done();
-        checkpoint.model = std::move(logical.parameters);
-        checkpoint.optimizer = std::move(logical.optimizer);
-        checkpoint.optimizer["rng.cpu"] = cpu_rng_state();
-        checkpoint.state = {{"loader", loader.state()},
-                            {"tokens_seen", tokens_seen},
-                            {"flops_total", flops_total},
-                            {"bad_steps_total", trainer.bad_steps_total()},
-                            {"loss_window", trainer.spike_guard().window()},
-                            {"layout", layout_json(*mesh, *parallel_layout, config.parallel.zero)}};
-        checkpoint.config_yaml = resolved_yaml;
-        checkpoint.tokenizer_json = tokenizer_json;
-        auto dir = checkpoints->save(checkpoint);
-        log::info("checkpoint: {}", dir.string());
-      } catch (...) {
-        failure = std::current_exception();
-      }
-    }
-    // Every rank learns whether rank 0 succeeded, so a failed save stops the whole job together.
-    auto saved = at::full({1}, failure ? 0.0f : 1.0f, at::TensorOptions().device(runtime.device));
-    mesh->world->broadcast(saved, 0);
-    if (failure) std::rethrow_exception(failure);
-    if (saved.item<float>() == 0.0f) fail("rank 0 could not save the checkpoint at step {}", trainer.steps_done());
+    save_on_lead(*mesh->world, runtime.device, lead, trainer.steps_done(), [&] {
+      Checkpoint checkpoint;
+      checkpoint.step = trainer.steps_done();
+      checkpoint.model = std::move(logical.parameters);
+      checkpoint.optimizer = std::move(logical.optimizer);
+      checkpoint.optimizer["rng.cpu"] = cpu_rng_state();
+      checkpoint.state = {{"loader", loader.state()},
+                          {"tokens_seen", tokens_seen},
+                          {"flops_total", flops_total},
+                          {"bad_steps_total", trainer.bad_steps_total()},
+                          {"loss_window", trainer.spike_guard().window()},
+                          {"layout", layout_json(*mesh, *parallel_layout, config.parallel.zero)}};
+      checkpoint.config_yaml = resolved_yaml;
+      checkpoint.tokenizer_json = tokenizer_json;
+      auto dir = checkpoints->save(checkpoint);
+      log::info("checkpoint: {}", dir.string());
+    });
   };
 
   install_preemption_handlers();

@@ -111,7 +111,12 @@ StepResult Trainer::step(int64_t micro_batches, const MicroBatchLoss& loss_of) {
       if (item.second.grad().defined()) item.second.mutable_grad().zero_();
     }
   }
+  // A rank with no micro-batches this step (its share of an RL step or of a filtered sample can be
+  // empty) contributes zero gradients and loss but joins every collective below.
   at::Tensor total_loss;
+  if (micro_batches == 0 && !named_parameters_.empty()) {
+    total_loss = at::zeros({}, named_parameters_.front().second.options().dtype(at::kFloat));
+  }
   for (int64_t m = 0; m < micro_batches; ++m) {
     // Only the last backward may launch gradient buckets: the earlier ones are not final.
     if (dp_grads_ && m + 1 == micro_batches) dp_grads_->begin_last_micro_batch();

@@ -76,8 +76,8 @@ class Trainer {
   Trainer& operator=(const Trainer&) = delete;
 
   /// Runs forward/backward over `micro_batches` and one optimizer step (a collective over the mesh:
-  /// every rank calls it with its own micro-batches). Throws ember::Error when train.max_bad_steps
-  /// consecutive steps were non-finite.
+  /// every rank calls it with its own micro-batches, possibly none). Throws ember::Error when
+  /// train.max_bad_steps consecutive steps were non-finite.
   StepResult step(int64_t micro_batches, const MicroBatchLoss& loss_of);
 
   /// Optimizer steps completed (the step number of the last update).
