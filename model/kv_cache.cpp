@@ -8,17 +8,21 @@
 namespace ember::model {
 
 KVCache::KVCache(const ModelConfig& config, int64_t batch, int64_t max_len, const at::TensorOptions& options)
-    : batch_(batch), capacity_(max_len) {
-  for (int64_t layer = 0; layer < config.n_layers; ++layer) {
-    keys_.push_back(at::empty({batch, config.n_kv_heads, max_len, config.resolved_head_dim()}, options));
-    values_.push_back(at::empty({batch, config.n_kv_heads, max_len, config.resolved_head_dim()}, options));
-  }
-}
+    : batch_(batch),
+      capacity_(max_len),
+      options_(options),
+      keys_(size_t(config.n_layers)),
+      values_(size_t(config.n_layers)) {}
 
 std::pair<at::Tensor, at::Tensor> KVCache::update(int64_t layer, const at::Tensor& k, const at::Tensor& v) {
   const int64_t tokens = k.size(2);
   if (length_ + tokens > capacity_) {
     fail("KV cache overflow: {} filled + {} new slots exceed the capacity of {}", length_, tokens, capacity_);
+  }
+  if (!keys_.at(layer).defined()) {
+    // The heads this rank holds: n_kv_heads, or n_kv_heads / tp under tensor parallelism.
+    keys_[layer] = at::empty({batch_, k.size(1), capacity_, k.size(3)}, options_);
+    values_[layer] = at::empty({batch_, v.size(1), capacity_, v.size(3)}, options_);
   }
   keys_.at(layer).narrow(2, length_, tokens).copy_(k);
   values_.at(layer).narrow(2, length_, tokens).copy_(v);
@@ -28,8 +32,12 @@ std::pair<at::Tensor, at::Tensor> KVCache::update(int64_t layer, const at::Tenso
 void KVCache::advance(int64_t tokens) { length_ += tokens; }
 
 void KVCache::select_rows(const at::Tensor& rows) {
-  for (auto& keys : keys_) keys = keys.index_select(0, rows.to(keys.device()));
-  for (auto& values : values_) values = values.index_select(0, rows.to(values.device()));
+  for (auto& keys : keys_) {
+    if (keys.defined()) keys = keys.index_select(0, rows.to(keys.device()));
+  }
+  for (auto& values : values_) {
+    if (values.defined()) values = values.index_select(0, rows.to(values.device()));
+  }
   batch_ = rows.size(0);
 }
 

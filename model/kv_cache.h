@@ -1,8 +1,9 @@
-// Key/value cache for incremental decoding: per layer, keys and values preallocated as
-// [B, K, max_len, d] (K key/value heads, d head_dim). All rows share one write cursor `length`:
-// a forward over T new tokens writes slots [length, length + T) in every layer, and attention
-// reads slots [0, length + T). Rows of different lengths are left-padded by the caller, whose
-// attention mask hides the padding slots (see generate.h).
+// Key/value cache for incremental decoding: per layer, keys and values allocated at the layer's
+// first update as [B, K, max_len, d] (K key/value heads of the update: n_kv_heads, or the
+// n_kv_heads / tp this rank holds under tensor parallelism; d head_dim). All rows share one write
+// cursor `length`: a forward over T new tokens writes slots [length, length + T) in every layer,
+// and attention reads slots [0, length + T). Rows of different lengths are left-padded by the
+// caller, whose attention mask hides the padding slots (see generate.h).
 #pragma once
 
 #include <utility>
@@ -17,8 +18,8 @@ namespace ember::model {
 
 class KVCache {
  public:
-  /// Allocates n_layers pairs of [batch, n_kv_heads, max_len, head_dim] tensors with `options`
-  /// (the model's dtype and device).
+  /// A cache for n_layers layers whose [batch, K, max_len, head_dim] tensors are allocated with
+  /// `options` (the model's dtype and device) at each layer's first update.
   KVCache(const ModelConfig& config, int64_t batch, int64_t max_len, const at::TensorOptions& options);
 
   int64_t batch() const { return batch_; }
@@ -39,6 +40,7 @@ class KVCache {
 
  private:
   int64_t batch_, capacity_, length_ = 0;
+  at::TensorOptions options_;
   std::vector<at::Tensor> keys_, values_;
 };
 
