@@ -67,6 +67,7 @@ std::pair<double, double> train_tiny(const RlSetup& setup, int64_t steps, double
     for (size_t i = 0; i < completions.size(); ++i) {
       Rollout r;
       r.group = i / size_t(group_size);
+      r.index = i;
       r.prompt_ids = prompts[i];
       r.completion_ids = completions[i].token_ids;
       r.logprobs = completions[i].logprobs;
@@ -74,6 +75,7 @@ std::pair<double, double> train_tiny(const RlSetup& setup, int64_t steps, double
       rewards.push_back(r.reward);
       batch.rollouts.push_back(r);
     }
+    batch.global_rollouts = int64_t(batch.rollouts.size());
     auto advantages = batch_advantages(rewards, size_t(group_size), setup.advantage);
     for (size_t i = 0; i < advantages.size(); ++i) batch.rollouts[i].advantage = advantages[i];
     auto stats = update_policy(trainer, policy, nullptr, batch, update, step);

@@ -10,10 +10,18 @@
 // first minibatch measures the gap between the rollout's and the trainer's log-probs:
 // logprob_gap = mean |log pi - log mu| over its tokens (it should be ~0: the same weights, the
 // same temperature, float rounding only).
+//
+// Data parallel (options.dp): the shuffle and the split run over the GLOBAL batch (positions
+// Rollout::index, the same on every rank), and each rank forwards the rollouts of each minibatch
+// that it holds (possibly none: it still joins the optimizer step). The normalisers N_tokens and
+// N_seqs of every minibatch are summed over dp before the updates (one all-reduce per RL step), so
+// each rank's loss is its share of the global minibatch loss and the dp gradient sum equals the
+// single-process gradient; the per-token metrics are summed over dp as well.
 #pragma once
 
 #include <cstdint>
 
+#include "distributed/communicator.h"
 #include "model/transformer.h"
 #include "train/rl/policy_loss.h"
 #include "train/rl/rollout.h"
@@ -29,6 +37,7 @@ struct UpdateOptions {
   PolicyLossOptions loss;
   uint64_t seed = 0;
   bool bf16_autocast = false;  ///< forward under bf16 autocast (CUDA)
+  distributed::Communicator* dp = nullptr;  ///< the rollouts are split over this group; null: one process
 };
 
 /// Means over the step's updates (per counted token where it says so).

@@ -1,5 +1,13 @@
 // The RL recipe (see rl_recipe.h): setup from the init checkpoint, resume, the step loop with
 // rollouts, updates, metrics, evaluation and checkpoints.
+//
+// Distributed (parallel.dp x parallel.tp, like pretraining): every rank loads the logical policy
+// (and reference) from rl.init and keeps its tp shard; the LM head all-gathers its logits over tp
+// (full_logits_plan), so sampling, token log-probs and entropy see the whole vocabulary and every
+// tp rank samples the same tokens. The step's rl.prompts prompts are split over dp ranks by global
+// prompt index (rollout.h); the loss normalisers are global counts (policy_update.h); metrics are
+// reduced over dp and written by rank 0 with checkpoints of logical tensors (any layout resumes any
+// other, and any pretraining checkpoint is an rl.init).
 #include "train/rl/rl_recipe.h"
 
 #include <chrono>
@@ -19,6 +27,7 @@
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
 #include "train/model_io.h"
+#include "train/parallel_setup.h"
 #include "train/progress.h"
 #include "train/preemption.h"
 #include "train/rl/policy_update.h"
@@ -75,7 +84,7 @@ int64_t minibatches_per_epoch(const RlOptions& rl) {
   return (rollouts + size - 1) / size;
 }
 
-RolloutOptions rollout_options(const RlConfig& config) {
+RolloutOptions rollout_options(const RlConfig& config, distributed::Communicator* dp) {
   const auto& rl = config.rl;
   RolloutOptions o;
   o.prompts = rl.prompts;
@@ -93,10 +102,11 @@ RolloutOptions rollout_options(const RlConfig& config) {
   o.advantage = parse_advantage_mode(rl.advantage);
   o.kl_reward_coef = rl.kl_in == "reward" ? rl.kl_coef : 0.0;
   o.kl_estimator = parse_kl_estimator(rl.kl_estimator);
+  o.dp = dp;
   return o;
 }
 
-UpdateOptions update_options(const RlConfig& config, const Runtime& runtime) {
+UpdateOptions update_options(const RlConfig& config, const Runtime& runtime, distributed::Communicator* dp) {
   const auto& rl = config.rl;
   UpdateOptions o;
   o.epochs = rl.epochs;
@@ -112,11 +122,12 @@ UpdateOptions update_options(const RlConfig& config, const Runtime& runtime) {
   o.loss.kl_estimator = parse_kl_estimator(rl.kl_estimator);
   o.loss.aggregation = parse_loss_aggregation(rl.loss_agg);
   o.loss.norm_length = double(rl.max_new_tokens);
+  o.dp = dp;
   return o;
 }
 
 std::vector<std::pair<std::string, double>> step_scalars(const RolloutStats& r, const UpdateStats& u,
-                                                         double rollout_s, double update_s, size_t kept_groups) {
+                                                         double rollout_s, double update_s, int64_t kept_groups) {
   const double n = double(std::max<int64_t>(1, r.completions));
   const double mean = r.reward_sum / n;
   const double variance = std::max(0.0, r.reward_square_sum / n - mean * mean);
@@ -155,7 +166,10 @@ std::vector<std::pair<std::string, double>> step_scalars(const RolloutStats& r, 
 void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
   const auto& rl = config.rl;
   const auto run_dir = fs::path(config.run.dir);
-  const auto runtime = setup_runtime(config.train);
+  const auto parallel = setup_parallel_run(config.train, config.parallel);
+  const auto& runtime = parallel.runtime;
+  const auto& mesh = parallel.mesh;
+  const bool lead = parallel.lead;  // writes the run directory, metrics and checkpoints
   const auto& task = data::tasks::find_task(rl.task);
   const auto init_dir = resolve_checkpoint(rl.init);
   const auto model_config = read_model_config(init_dir);
@@ -167,12 +181,19 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
   const int64_t schedule_steps =
       (config.optim.schedule_steps > 0 ? config.optim.schedule_steps : config.train.steps) * updates_per_step;
 
-  make_directories(run_dir);
-  write_file_atomic(run_dir / "config.yaml", saved_yaml);
+  if (lead) {
+    make_directories(run_dir);
+    write_file_atomic(run_dir / "config.yaml", saved_yaml);
+  }
 
-  model::Transformer policy(model_config);
+  // Every rank loads the logical policy, then keeps its tp shard (a resume overwrites it below).
+  auto policy = load_model(init_dir);
   policy->to(runtime.device);
-  Trainer trainer(policy.ptr(), config.optim, config.train, schedule_steps);
+  const auto layout =
+      std::make_shared<distributed::ParallelLayout>(distributed::parallelize(*policy, *mesh, full_logits_plan()));
+  Trainer trainer(policy.ptr(), config.optim, config.train, schedule_steps,
+                  TrainerParallel{mesh, layout, config.parallel.zero, config.parallel.bucket_mb,
+                                  config.parallel.overlap_grad_reduce});
   RunState state;
   if (auto resume = find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
     auto checkpoint = load_checkpoint(*resume);
@@ -180,15 +201,19 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
     trainer.load(checkpoint.model, checkpoint.optimizer, checkpoint.state.at("optimizer_steps").get<int64_t>());
     log::info("resumed from {} at step {}", resume->string(), state.step);
   } else {
-    load_parameters(*policy, load_checkpoint(init_dir).model, "checkpoint '" + init_dir.string() + "'");
     log::info("starting from {}", init_dir.string());
   }
   std::optional<model::Transformer> reference;
-  if (rl.kl_coef > 0) {
+  if (rl.kl_coef > 0) {  // frozen, sharded like the policy
     reference = load_model(init_dir);
     (*reference)->to(runtime.device);
+    distributed::parallelize(**reference, *mesh, full_logits_plan());
     (*reference)->eval();
     for (auto& p : (*reference)->parameters()) p.set_requires_grad(false);
+  }
+  if (mesh->world_size() > 1) {
+    log::info("mesh: {} ranks = dp {} x tp {}, ZeRO-{}, {} backend; prompts split over dp", mesh->world_size(),
+              mesh->dp, mesh->tp, config.parallel.zero, mesh->world->backend());
   }
   log::info("model: {:.3f}M parameters from {}; task {} (difficulty {}), {} prompts x {} samples per step, "
             "{} update(s) per step",
@@ -201,13 +226,14 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
 
   RewardFunction rewards(task, rl.format_weight, rl.reward_command, rl.reward_timeout_s);
   RolloutCollector collector(policy, reference ? &*reference : nullptr, tokenizer, task, rewards,
-                             rollout_options(config));
-  const auto update = update_options(config, runtime);
+                             rollout_options(config, mesh->dp_group.get()));
+  const auto update = update_options(config, runtime, mesh->dp_group.get());
   TaskEvalOptions eval_options;
   eval_options.samples = rl.eval_samples;
   eval_options.seed = uint64_t(rl.eval_seed);
   eval_options.difficulty = int(rl.difficulty);
   eval_options.max_new_tokens = rl.max_new_tokens;
+  eval_options.dp = mesh->dp_group.get();
   auto evaluate = [&](int64_t step, std::vector<std::pair<std::string, double>>& scalars) {
     if (rl.eval_samples <= 0) return;
     auto result = evaluate_task(policy, tokenizer, task, eval_options);
@@ -219,28 +245,34 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
               result.samples, rl.task);
   };
 
-  MetricsLog metrics(run_dir, config.metrics.tensorboard);
-  CheckpointWriter checkpoints(run_dir, config.checkpoint.keep);
+  std::optional<MetricsLog> metrics;
+  std::optional<CheckpointWriter> checkpoints;
+  if (lead) {
+    metrics.emplace(run_dir, config.metrics.tensorboard);
+    checkpoints.emplace(run_dir, config.checkpoint.keep);
+  }
   auto save_checkpoint = [&] {
-    Checkpoint checkpoint;
-    checkpoint.step = state.step;  // named by RL step; the optimizer's own count is in the state
-    checkpoint.model = trainer.parameters();
-    checkpoint.optimizer = trainer.optimizer_state();
-    checkpoint.state = to_json(state);
-    checkpoint.state["optimizer_steps"] = trainer.steps_done();
-    checkpoint.state["bad_steps_total"] = trainer.bad_steps_total();
-    checkpoint.config_yaml = saved_yaml;
-    checkpoint.tokenizer_json = tokenizer_json;
-    log::info("checkpoint: {}", checkpoints.save(checkpoint).string());
+    auto logical = trainer.logical_state();  // a collective: every rank takes part
+    save_on_lead(*mesh->world, runtime.device, lead, state.step, [&] {
+      Checkpoint checkpoint;
+      checkpoint.step = state.step;  // named by RL step; the optimizer's own count is in the state
+      checkpoint.model = std::move(logical.parameters);
+      checkpoint.optimizer = std::move(logical.optimizer);
+      checkpoint.state = to_json(state);
+      checkpoint.state["optimizer_steps"] = trainer.steps_done();
+      checkpoint.state["bad_steps_total"] = trainer.bad_steps_total();
+      checkpoint.state["layout"] = layout_json(*mesh, *layout, config.parallel.zero);
+      checkpoint.config_yaml = saved_yaml;
+      checkpoint.tokenizer_json = tokenizer_json;
+      log::info("checkpoint: {}", checkpoints->save(checkpoint).string());
+    });
   };
 
+  if (metrics) metrics->truncate_from(state.step == 0 ? 0 : state.step + 1);
   if (state.step == 0) {
-    metrics.truncate_from(0);
     std::vector<std::pair<std::string, double>> scalars;
     evaluate(0, scalars);
-    if (!scalars.empty()) metrics.log(0, scalars);
-  } else {
-    metrics.truncate_from(state.step + 1);
+    if (metrics && !scalars.empty()) metrics->log(0, scalars);
   }
 
   const auto started = Clock::now();
@@ -257,11 +289,11 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
     state.generated_tokens += batch.stats.generated_tokens;
     state.trained_tokens += stats.trained_tokens;
 
-    auto scalars = step_scalars(batch.stats, stats, rollout_s, update_s, batch.problems.size());
+    auto scalars = step_scalars(batch.stats, stats, rollout_s, update_s, batch.global_rollouts / rl.group_size);
     scalars.emplace_back("tokens_generated", double(state.generated_tokens));
     const int64_t step = state.step;
     if ((rl.eval_interval > 0 && step % rl.eval_interval == 0) || step == config.train.steps) evaluate(step, scalars);
-    metrics.log(step, scalars);
+    if (metrics) metrics->log(step, scalars);
     if (step % config.train.log_interval == 0 || step == 1 || step == config.train.steps) {
       const double elapsed = seconds_since(started);
       const double eta = elapsed / double(step - first_step) * double(config.train.steps - step);
@@ -270,13 +302,13 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
                 step, config.train.steps, scalars[0].second, scalars[2].second, scalars[7].second, stats.policy_loss,
                 scalars[15].second, stats.logprob_gap_mean, rollout_s, update_s, format_duration(eta));
     }
-    if (checkpoint_after_step(step, checkpoint_due(config.checkpoint, step, config.train.steps), preemption_signal(),
-                              save_checkpoint)) {
-      metrics.flush();
+    if (checkpoint_after_step(step, checkpoint_due(config.checkpoint, step, config.train.steps),
+                              agreed_preemption_signal(*mesh->world, runtime.device), save_checkpoint)) {
+      if (metrics) metrics->flush();
       return;
     }
   }
-  metrics.flush();
+  if (metrics) metrics->flush();
   log::info("done: {} RL steps ({} optimizer updates), {} tokens generated, {} in this process", state.step,
             trainer.steps_done(), state.generated_tokens, format_duration(seconds_since(started)));
 }

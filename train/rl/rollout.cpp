@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "model/generate.h"
+#include "train/parallel_setup.h"
 #include "train/rl/sequence_logprobs.h"
 #include "train/rl/task_prompts.h"
 
@@ -37,6 +38,31 @@ std::vector<double> group_rewards(const std::vector<Rollout>& rollouts, size_t s
   std::vector<double> rewards;
   for (size_t i = start; i < start + size; ++i) rewards.push_back(rollouts[i].reward);
   return rewards;
+}
+
+/// The step's statistics over every dp rank: counts and sums added, maxima (and the slowest
+/// rank's times) taken; the rounds are the same on every rank.
+void reduce_stats(distributed::Communicator& dp, RolloutStats& s, const c10::Device& device) {
+  auto sums = all_reduce_values(dp,
+                                {double(s.completions), double(s.groups), double(s.zero_std_groups),
+                                 double(s.truncated), double(s.correct), double(s.generated_tokens), s.reward_sum,
+                                 s.reward_square_sum, s.format_sum, s.kl_sum},
+                                distributed::ReduceOp::sum, device);
+  auto maxima = all_reduce_values(dp, {double(s.max_length), s.generation_s, s.scoring_s}, distributed::ReduceOp::max,
+                                  device);
+  s.completions = int64_t(sums[0]);
+  s.groups = int64_t(sums[1]);
+  s.zero_std_groups = int64_t(sums[2]);
+  s.truncated = int64_t(sums[3]);
+  s.correct = int64_t(sums[4]);
+  s.generated_tokens = int64_t(sums[5]);
+  s.reward_sum = sums[6];
+  s.reward_square_sum = sums[7];
+  s.format_sum = sums[8];
+  s.kl_sum = sums[9];
+  s.max_length = int64_t(maxima[0]);
+  s.generation_s = maxima[1];
+  s.scoring_s = maxima[2];
 }
 
 }  // namespace
@@ -132,14 +158,21 @@ RolloutBatch RolloutCollector::collect(uint64_t& next_prompt_index) {
   auto& stats = batch.stats;
   const auto group_size = size_t(options_.group_size);
   const int64_t rounds = options_.dynamic_sampling ? options_.sampling_rounds : 1;
+  const int64_t ranks = options_.dp ? options_.dp->size() : 1, rank = options_.dp ? options_.dp->rank() : 0;
+  const auto device = policy_->parameters().front().device();
   std::vector<data::tasks::Problem> last_problems;
   std::vector<Rollout> last_rollouts;
+  int64_t last_begin = 0, last_count = 0;  // the last round: this rank's first group, the round's groups
+  int64_t kept = 0;                        // groups kept over every rank so far
   int64_t missing = options_.prompts;
   for (int64_t round = 0; round < rounds && missing > 0; ++round) {
-    auto problems = draw_problems(task_, data::tasks::Split::train, options_.seed, next_prompt_index, missing,
+    // This rank's share of the round's prompts, by global prompt index.
+    const auto [begin, end] = shard_range(missing, rank, ranks);
+    const uint64_t first = next_prompt_index + uint64_t(begin);
+    auto problems = draw_problems(task_, data::tasks::Split::train, options_.seed, first, end - begin,
                                   options_.difficulty);
     std::vector<Rollout> rollouts;
-    sample_groups(problems, next_prompt_index, rollouts, stats);
+    if (!problems.empty()) sample_groups(problems, first, rollouts, stats);
     next_prompt_index += uint64_t(missing);
     shape_rewards(rollouts);
     ++stats.rounds;
@@ -154,30 +187,49 @@ RolloutBatch RolloutCollector::collect(uint64_t& next_prompt_index) {
       stats.generated_tokens += int64_t(r.completion_ids.size());
       stats.max_length = std::max<int64_t>(stats.max_length, int64_t(r.completion_ids.size()));
     }
+    std::vector<size_t> keep;
     for (size_t g = 0; g < problems.size(); ++g) {
       const bool zero_std = has_zero_std(group_rewards(rollouts, g * group_size, group_size));
       ++stats.groups;
       stats.zero_std_groups += zero_std ? 1 : 0;
-      if (options_.dynamic_sampling && zero_std) continue;
+      if (!(options_.dynamic_sampling && zero_std)) keep.push_back(g);
+    }
+    // Every rank's kept count: this rank's kept groups follow those of the earlier rounds and of
+    // the lower ranks in this round, as on one process.
+    std::vector<double> counts(size_t(ranks), 0.0);
+    counts[size_t(rank)] = double(keep.size());
+    if (options_.dp) counts = all_reduce_values(*options_.dp, counts, distributed::ReduceOp::sum, device);
+    int64_t position = kept;
+    for (int64_t r = 0; r < rank; ++r) position += int64_t(counts[size_t(r)]);
+    for (size_t g : keep) {
       batch.problems.push_back(problems[g]);
       for (size_t k = 0; k < group_size; ++k) {
         auto r = rollouts[g * group_size + k];
         r.group = batch.problems.size() - 1;
+        r.index = size_t(position) * group_size + k;
         batch.rollouts.push_back(std::move(r));
       }
+      ++position;
     }
-    missing = options_.prompts - int64_t(batch.problems.size());
+    for (double c : counts) kept += int64_t(c);
+    last_begin = begin;
+    last_count = missing;
+    missing = options_.prompts - kept;
     last_problems = std::move(problems);
     last_rollouts = std::move(rollouts);
   }
-  if (batch.problems.empty()) {
+  batch.global_rollouts = kept * options_.group_size;
+  if (kept == 0) {  // no group with any spread on any rank: the last round's groups (zero advantages)
     batch.problems = std::move(last_problems);
     batch.rollouts = std::move(last_rollouts);
+    for (size_t i = 0; i < batch.rollouts.size(); ++i) batch.rollouts[i].index = size_t(last_begin) * group_size + i;
+    batch.global_rollouts = last_count * options_.group_size;
   }
   for (size_t start = 0; start < batch.rollouts.size(); start += group_size) {
     auto advantages = group_advantages(group_rewards(batch.rollouts, start, group_size), options_.advantage);
     for (size_t k = 0; k < group_size; ++k) batch.rollouts[start + k].advantage = advantages[k];
   }
+  if (options_.dp) reduce_stats(*options_.dp, stats, device);
   return batch;
 }
 

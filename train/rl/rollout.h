@@ -13,6 +13,16 @@
 // if the step is still short it trains on the groups it has, and if none has any spread it trains
 // on the last round's groups (their advantages are zero). Seeds are a function of (seed, prompt
 // index, sample), so a resumed run samples exactly what the uninterrupted one would have.
+//
+// Data parallel (options.dp): each round's prompts are split over the dp ranks by global prompt
+// index (rank d of D samples the contiguous prompts [floor(d n / D), floor((d + 1) n / D)) of the
+// round's n, all group_size samples of a prompt on that rank, so a group's advantages need no
+// communication). The seeds depend on (seed, prompt index, sample) only, so every layout samples
+// the same completions. One all-reduce per round tells every rank how many groups each rank kept:
+// the dynamic-sampling refill (n = the prompts still missing over all ranks) and the global
+// position of every kept rollout (Rollout::index, the single-process order: round, prompt,
+// sample) follow from it, and the step's statistics are summed over dp. The tp ranks of a dp
+// group sample the same prompts with the same seeds on full-vocabulary logits (the same tokens).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +31,7 @@
 #include "data/tasks/problem.h"
 #include "data/tasks/task.h"
 #include "data/tokenizer/tokenizer.h"
+#include "distributed/communicator.h"
 #include "model/transformer.h"
 #include "train/rl/advantages.h"
 #include "train/rl/kl.h"
@@ -49,11 +60,13 @@ struct RolloutOptions {
   AdvantageMode advantage = AdvantageMode::kGroupMeanStd;
   double kl_reward_coef = 0;  ///< > 0 puts the KL in the reward (needs a reference model)
   KlEstimator kl_estimator = KlEstimator::kK1;
+  distributed::Communicator* dp = nullptr;  ///< shards the prompts over this group; null: one process
 };
 
 /// One sampled completion.
 struct Rollout {
   size_t group = 0;  ///< index of its problem in RolloutBatch::problems
+  size_t index = 0;  ///< position in the step's global batch (over every dp rank)
   std::vector<int64_t> prompt_ids;
   std::vector<int64_t> completion_ids;  ///< the stop token included when it stopped
   std::vector<float> logprobs;          ///< rollout log-probs, one per completion token
@@ -65,7 +78,7 @@ struct Rollout {
   bool counts = true;                   ///< false: left out of the loss (overlong filter)
 };
 
-/// Statistics over every completion sampled in the step (dropped groups included).
+/// Statistics over every completion sampled in the step (dropped groups included), over every dp rank.
 struct RolloutStats {
   int64_t completions = 0, groups = 0, zero_std_groups = 0, rounds = 0, truncated = 0, correct = 0;
   int64_t generated_tokens = 0, max_length = 0;
@@ -76,6 +89,7 @@ struct RolloutStats {
 struct RolloutBatch {
   std::vector<data::tasks::Problem> problems;  ///< the kept groups' problems
   std::vector<Rollout> rollouts;               ///< group_size consecutive rollouts per kept problem
+  int64_t global_rollouts = 0;                 ///< kept rollouts over every dp rank (Rollout::index < this)
   RolloutStats stats;
 };
 

@@ -2,9 +2,12 @@
 #include "train/rl/task_eval.h"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 
 #include "core/error.h"
 #include "model/generate.h"
+#include "train/parallel_setup.h"
 #include "train/rl/task_prompts.h"
 
 namespace ember::train::rl {
@@ -17,8 +20,16 @@ TaskEvalResult evaluate_task(model::Transformer& model, const data::Tokenizer& t
     fail_usage("pass@{} samples several completions: give a temperature above 0", options.pass_k);
   }
   model->eval();
-  auto problems = draw_distinct_problems(task, data::tasks::Split::eval, options.seed, options.samples, options.difficulty);
+  auto all_problems =
+      draw_distinct_problems(task, data::tasks::Split::eval, options.seed, options.samples, options.difficulty);
+  // This dp rank's problems; completion i of them is completion first + i of the whole evaluation.
+  const auto [shard_begin, shard_end] = options.dp
+                                            ? shard_range(options.samples, options.dp->rank(), options.dp->size())
+                                            : std::pair<int64_t, int64_t>{0, options.samples};
+  const std::vector<data::tasks::Problem> problems(all_problems.begin() + shard_begin,
+                                                   all_problems.begin() + shard_end);
   const auto k = size_t(options.pass_k);
+  const uint64_t first = uint64_t(shard_begin) * k;
   std::vector<std::vector<int64_t>> prompts;
   for (const auto& problem : problems) {
     auto ids = encode_prompt(tokenizer, problem.prompt);
@@ -35,7 +46,8 @@ TaskEvalResult evaluate_task(model::Transformer& model, const data::Tokenizer& t
   for (size_t start = 0; start < prompts.size(); start += chunk) {
     const size_t end = std::min(prompts.size(), start + chunk);
     std::vector<std::vector<int64_t>> part(prompts.begin() + long(start), prompts.begin() + long(end));
-    generation.seed = options.seed + start;
+    generation.seeds.clear();
+    for (size_t i = start; i < end; ++i) generation.seeds.push_back(options.seed + first + i);
     auto completions = model::generate(model, part, generation);
     for (size_t i = 0; i < completions.size(); ++i) {
       const size_t problem = (start + i) / k;
@@ -46,13 +58,18 @@ TaskEvalResult evaluate_task(model::Transformer& model, const data::Tokenizer& t
       result.truncated += completions[i].finish_reason == model::FinishReason::kLength ? 1 : 0;
     }
   }
-  const double completions = double(prompts.size());
+  std::vector<double> sums = {double(std::count(solved.begin(), solved.end(), true)), result.format_score,
+                              result.mean_length, result.truncated};
+  if (options.dp) {
+    sums = all_reduce_values(*options.dp, sums, distributed::ReduceOp::sum, model->parameters().front().device());
+  }
+  const double completions = double(options.samples) * double(k);
   result.samples = options.samples;
-  result.correct = int64_t(std::count(solved.begin(), solved.end(), true));
+  result.correct = int64_t(std::llround(sums[0]));
   result.accuracy = double(result.correct) / double(options.samples);
-  result.format_score /= completions;
-  result.mean_length /= completions;
-  result.truncated /= completions;
+  result.format_score = sums[1] / completions;
+  result.mean_length = sums[2] / completions;
+  result.truncated = sums[3] / completions;
   return result;
 }
 

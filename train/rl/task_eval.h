@@ -7,12 +7,16 @@
 //   pass_k = 1, temperature 0:  greedy accuracy = correct / samples
 //   pass_k = k:                 k completions per problem sampled at `temperature`; a problem
 //                               counts when any of them is correct (pass@k with n = k samples)
+// Completion i (problem i / k) is sampled with seed `seed + i`. With a dp group, dp rank d of D
+// evaluates the problems [floor(d n / D), floor((d + 1) n / D)) and the counts are summed over dp
+// (every tp rank of a dp group runs the same share), so the result is the single-process one.
 #pragma once
 
 #include <cstdint>
 
 #include "data/tasks/task.h"
 #include "data/tokenizer/tokenizer.h"
+#include "distributed/communicator.h"
 #include "model/transformer.h"
 
 namespace ember::train::rl {
@@ -25,6 +29,7 @@ struct TaskEvalOptions {
   double temperature = 0;
   int64_t max_new_tokens = 128;
   int64_t batch_size = 256;  ///< completions generated together
+  distributed::Communicator* dp = nullptr;  ///< shards the problems over this group; null: all here
 };
 
 struct TaskEvalResult {
