@@ -1,5 +1,17 @@
 // The distillation recipe (see distill_recipe.h): setup, resume, the step loop with the loss,
 // metrics, evaluation and checkpoints.
+//
+// Distributed (parallel.dp x parallel.tp, like pretraining): student and teacher are built or
+// loaded whole on every rank, then keep their tp shards; both LM heads all-gather their logits over
+// tp (full_logits_plan), so the divergences, top-k and cross-entropy run on full-vocabulary rows
+// (the vocabularies here are small; the student's gradient reaches each rank's slice through the
+// gather's backward). Dataset rows come from the loader as dp rank dp_rank of dp (offline top-k is
+// looked up by (epoch, sequence), so any layout reads the same rows); sampled prompts (onpolicy,
+// seqkd) are split over dp by global prompt index with seeds of (seed, prompt index). The step's
+// KD and CE token counts are summed over dp before the step, so
+//   L = (1 - ce_weight) sum_ranks sum_kd D / N_kd + ce_weight sum_ranks sum_ce CE / N_ce
+// with global N: the dp gradient sum is the single-process gradient. Metrics are summed over dp
+// and written by rank 0 with checkpoints of logical tensors.
 #include "train/distill/distill_recipe.h"
 
 #include <chrono>
@@ -26,6 +38,7 @@
 #include "train/distill/teacher.h"
 #include "train/metrics_log.h"
 #include "train/model_io.h"
+#include "train/parallel_setup.h"
 #include "train/progress.h"
 #include "train/preemption.h"
 #include "train/rl/task_eval.h"
@@ -69,10 +82,12 @@ DivergenceOptions divergence_options(const DistillOptions& d) {
   return o;
 }
 
-int64_t micro_batch_rows(const TrainConfig& train) {
-  const int64_t rows = train.micro_batch_size > 0 ? train.micro_batch_size : train.batch_size;
-  if (train.batch_size % rows != 0) {
-    fail_usage("train.batch_size ({}) must be a multiple of train.micro_batch_size ({})", train.batch_size, rows);
+/// Rows per dataset micro-batch on each dp rank: batch_size = rows x accumulation x dp.
+int64_t micro_batch_rows(const TrainConfig& train, int64_t dp) {
+  const int64_t rows = train.micro_batch_size > 0 ? train.micro_batch_size : train.batch_size / dp;
+  if (rows <= 0 || train.batch_size % (rows * dp) != 0) {
+    fail_usage("train.batch_size ({}) must be a multiple of train.micro_batch_size ({}) x dp ({})", train.batch_size,
+               rows, dp);
   }
   return rows;
 }
@@ -82,12 +97,17 @@ int64_t micro_batch_rows(const TrainConfig& train) {
 void run_distill(const DistillConfig& config, const std::string& resolved_yaml) {
   const auto& d = config.distill;
   const auto run_dir = fs::path(config.run.dir);
-  const auto runtime = setup_runtime(config.train);
+  const auto parallel = setup_parallel_run(config.train, config.parallel);
+  const auto& runtime = parallel.runtime;
+  const auto& mesh = parallel.mesh;
+  const bool lead = parallel.lead;  // writes the run directory, metrics and checkpoints
+  const int64_t dp = mesh->dp;
   const auto& task = data::tasks::find_task(d.task);
   const auto divergence = divergence_options(d);
   const int64_t schedule_steps = config.optim.schedule_steps > 0 ? config.optim.schedule_steps : config.train.steps;
 
   Teacher teacher(d.teacher, runtime.device);
+  teacher.parallelize(*mesh);
   const auto& tokenizer = teacher.tokenizer();
   std::optional<data::Tokenizer> student_tokenizer;
   std::string student_source = "the student (model section)";
@@ -102,21 +122,31 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
       {&tokenizer, teacher.config().vocab_size, "teacher checkpoint '" + teacher.checkpoint().string() + "'"},
       {student_tokenizer ? &*student_tokenizer : &tokenizer, config.model.vocab_size, student_source});
 
-  const int64_t rows = micro_batch_rows(config.train);
+  const int64_t rows = micro_batch_rows(config.train, dp);
+  // Global rows of each kind per step; sampled prompts are split over dp, dataset rows by the loader.
   const int64_t policy_rows =
       d.mode == "onpolicy" ? int64_t(std::llround(d.onpolicy_ratio * double(config.train.batch_size))) : 0;
   const int64_t dataset_rows = d.mode == "seqkd" ? 0 : config.train.batch_size - policy_rows;
+  if (d.mode == "onpolicy" && dataset_rows % dp != 0) {
+    fail_usage("distill.mode onpolicy: the {} dataset rows per step (train.batch_size - round(onpolicy_ratio x "
+               "batch_size)) must divide by dp ({}) at layout dp {} x tp {}",
+               dataset_rows, dp, mesh->dp, mesh->tp);
+  }
+  const int64_t sampled_prompts_per_step = d.mode == "seqkd" ? config.train.batch_size : policy_rows;
+  const auto [prompt_begin, prompt_end] = shard_range(sampled_prompts_per_step, mesh->dp_rank, dp);
   std::unique_ptr<data::Loader> loader;
   if (dataset_rows > 0) {
     data::LoaderOptions o;
     o.files = config.data.train;
     o.weights = config.data.weights;
     o.seq_len = config.train.seq_len;
-    o.micro_batch = d.mode == "onpolicy" ? dataset_rows : rows;
+    o.micro_batch = d.mode == "onpolicy" ? dataset_rows / dp : rows;
     o.seed = uint64_t(config.train.seed);
     o.val_fraction = config.data.val_fraction;
     o.prefetch = int(config.data.prefetch);
     o.tokenizer_sha256 = tokenizer.sha256();
+    o.rank = int(mesh->dp_rank);
+    o.world = int(dp);
     loader = std::make_unique<data::Loader>(o);
   }
   std::unique_ptr<TeacherLogitsReader> stored;
@@ -127,12 +157,25 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
               stored->header().sequences, stored->header().top_k, d.teacher_logits, stored->header().bytes_per_token());
   }
 
-  make_directories(run_dir);
-  write_file_atomic(run_dir / "config.yaml", resolved_yaml);
+  if (lead) {
+    make_directories(run_dir);
+    write_file_atomic(run_dir / "config.yaml", resolved_yaml);
+  }
+  // Every rank builds (or loads) the logical student, then keeps its tp shard.
   at::manual_seed(uint64_t(config.train.seed));
   model::Transformer student(config.model);
   student->to(runtime.device);
-  Trainer trainer(student.ptr(), config.optim, config.train, schedule_steps);
+  const bool resuming =
+      find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback").has_value();
+  if (!resuming && !d.student_init.empty()) {
+    const auto init = resolve_checkpoint(d.student_init);
+    load_parameters(*student, load_checkpoint(init).model, "checkpoint '" + init.string() + "'");
+  }
+  const auto layout =
+      std::make_shared<distributed::ParallelLayout>(distributed::parallelize(*student, *mesh, full_logits_plan()));
+  Trainer trainer(student.ptr(), config.optim, config.train, schedule_steps,
+                  TrainerParallel{mesh, layout, config.parallel.zero, config.parallel.bucket_mb,
+                                  config.parallel.overlap_grad_reduce});
   RunState state;
   if (auto resume = find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
     auto checkpoint = load_checkpoint(*resume);
@@ -144,9 +187,6 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
     state.teacher_flops = s.value("teacher_flops", 0.0);
     state.student_flops = s.value("student_flops", 0.0);
     log::info("resumed from {} at step {}", resume->string(), checkpoint.step);
-  } else if (!d.student_init.empty()) {
-    const auto init = resolve_checkpoint(d.student_init);
-    load_parameters(*student, load_checkpoint(init).model, "checkpoint '" + init.string() + "'");
   }
   log::info("distill ({}, {}): teacher {:.3f}M parameters from {} -> student {:.3f}M parameters; vocabulary {}",
             d.mode, d.divergence, double(model::count_parameters(teacher.config())) / 1e6,
@@ -161,6 +201,7 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
   eval_options.seed = uint64_t(d.eval_seed);
   eval_options.difficulty = int(d.difficulty);
   eval_options.max_new_tokens = d.max_new_tokens;
+  eval_options.dp = mesh->dp_group.get();
   SamplingOptions sampling;
   sampling.max_new_tokens = d.max_new_tokens;
   sampling.temperature = d.sample_temperature;
@@ -168,21 +209,31 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
   sampling.seed = uint64_t(config.train.seed);
   sampling.correct_only = d.mode == "seqkd" && d.seqkd_correct_only;
 
-  MetricsLog metrics(run_dir, config.metrics.tensorboard);
-  metrics.truncate_from(trainer.steps_done() + 1);
-  CheckpointWriter checkpoints(run_dir, config.checkpoint.keep);
+  std::optional<MetricsLog> metrics;
+  std::optional<CheckpointWriter> checkpoints;
+  if (lead) {
+    metrics.emplace(run_dir, config.metrics.tensorboard);
+    metrics->truncate_from(trainer.steps_done() + 1);
+    checkpoints.emplace(run_dir, config.checkpoint.keep);
+  }
   auto save_checkpoint = [&] {
-    Checkpoint checkpoint;
-    checkpoint.step = trainer.steps_done();
-    checkpoint.model = trainer.parameters();
-    checkpoint.optimizer = trainer.optimizer_state();
-    checkpoint.state = {{"next_prompt_index", state.next_prompt_index}, {"tokens", state.tokens},
-                        {"teacher_flops", state.teacher_flops},       {"student_flops", state.student_flops},
-                        {"bad_steps_total", trainer.bad_steps_total()}};
-    if (loader) checkpoint.state["loader"] = loader->state();
-    checkpoint.config_yaml = resolved_yaml;
-    checkpoint.tokenizer_json = teacher.tokenizer_json();
-    log::info("checkpoint: {}", checkpoints.save(checkpoint).string());
+    auto logical = trainer.logical_state();  // a collective: every rank takes part
+    save_on_lead(*mesh->world, runtime.device, lead, trainer.steps_done(), [&] {
+      Checkpoint checkpoint;
+      checkpoint.step = trainer.steps_done();
+      checkpoint.model = std::move(logical.parameters);
+      checkpoint.optimizer = std::move(logical.optimizer);
+      checkpoint.state = {{"next_prompt_index", state.next_prompt_index},
+                          {"tokens", state.tokens},
+                          {"teacher_flops", state.teacher_flops},
+                          {"student_flops", state.student_flops},
+                          {"bad_steps_total", trainer.bad_steps_total()},
+                          {"layout", layout_json(*mesh, *layout, config.parallel.zero)}};
+      if (loader) checkpoint.state["loader"] = loader->state();
+      checkpoint.config_yaml = resolved_yaml;
+      checkpoint.tokenizer_json = teacher.tokenizer_json();
+      log::info("checkpoint: {}", checkpoints->save(checkpoint).string());
+    });
   };
 
   const double kd_share = 1 - d.ce_weight;
@@ -202,25 +253,32 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
       sampled_prompts += sampled.prompts;
       if (sampled.batch) micro.push_back(std::move(*sampled.batch));
     };
-    if (policy_rows > 0) {
-      add_sampled(sampled_micro_batch(student, tokenizer, task, policy_rows, state.next_prompt_index, sampling, true,
+    // This rank's sampled prompts: [prompt_begin, prompt_end) of the step's, by global index.
+    uint64_t first_prompt = state.next_prompt_index + uint64_t(prompt_begin);
+    const int64_t my_prompts = prompt_end - prompt_begin;
+    if (policy_rows > 0 && my_prompts > 0) {
+      add_sampled(sampled_micro_batch(student, tokenizer, task, my_prompts, first_prompt, sampling, true,
                                       runtime.device),
                   config.model, step_student_flops);
     }
-    if (d.mode == "seqkd") {
-      add_sampled(sampled_micro_batch(teacher.model(), tokenizer, task, config.train.batch_size,
-                                      state.next_prompt_index, sampling, false, runtime.device),
+    if (d.mode == "seqkd" && my_prompts > 0) {
+      add_sampled(sampled_micro_batch(teacher.model(), tokenizer, task, my_prompts, first_prompt, sampling, false,
+                                      runtime.device),
                   teacher.config(), step_teacher_flops);
     }
-    for (int64_t got = 0; got < dataset_rows; got += loader->options().micro_batch) {
+    state.next_prompt_index += uint64_t(sampled_prompts_per_step);
+    for (int64_t got = 0; got < dataset_rows / dp; got += loader->options().micro_batch) {
       micro.push_back(dataset_micro_batch(loader->next_train(), runtime.device, config.data.mask_documents,
                                           stored.get()));
     }
-    int64_t kd_tokens = 0, ce_tokens = 0;
+    // The step's global token counts: every rank normalises by them.
+    std::vector<double> counts = {0.0, 0.0};
     for (const auto& m : micro) {
-      kd_tokens += m.kd_tokens;
-      ce_tokens += m.ce_tokens;
+      counts[0] += double(m.kd_tokens);
+      counts[1] += double(m.ce_tokens);
     }
+    counts = all_reduce_values(*mesh->dp_group, counts, distributed::ReduceOp::sum, runtime.device);
+    const auto kd_tokens = int64_t(counts[0]), ce_tokens = int64_t(counts[1]);
     if (kd_tokens + ce_tokens == 0) {
       log::warn("step {}: no usable sequences (every teacher solution was rejected); drawing new prompts",
                 trainer.steps_done() + 1);
@@ -262,6 +320,16 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
       return loss;
     });
     for (const auto& m : micro) step_student_flops += student_train_per_token * double(m.inputs.numel());
+    // Metrics of the whole step: sums over dp (the tp ranks of a dp group hold the same values).
+    const auto totals = all_reduce_values(*mesh->dp_group,
+                                          {sums.kd, sums.ce, double(sums.agreement), step_teacher_flops,
+                                           step_student_flops, double(sampled_correct), double(sampled_prompts)},
+                                          distributed::ReduceOp::sum, runtime.device);
+    sums = {totals[0], totals[1], int64_t(totals[2])};
+    step_teacher_flops = totals[3];
+    step_student_flops = totals[4];
+    sampled_correct = int64_t(totals[5]);
+    sampled_prompts = int64_t(totals[6]);
     state.teacher_flops += step_teacher_flops;
     state.student_flops += step_student_flops;
     if (result.skipped) continue;
@@ -297,19 +365,19 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
       scalars.emplace_back("tokens_per_s", seconds > 0 ? double(tokens_since_log) / seconds : 0.0);
       last_log = Clock::now();
       tokens_since_log = 0;
-      metrics.log(step, scalars);
+      if (metrics) metrics->log(step, scalars);
       log::info("step {}/{} | loss {:.4f} | kd {:.4f} | ce {:.4f} | agree {:.3f} | {:.0f} tok/s | FLOPs teacher "
                 "{:.3g} student {:.3g}",
                 step, config.train.steps, result.loss, scalars[1].second, scalars[2].second, scalars[3].second,
                 scalars.back().second, state.teacher_flops, state.student_flops);
     }
-    if (checkpoint_after_step(step, checkpoint_due(config.checkpoint, step, config.train.steps), preemption_signal(),
-                              save_checkpoint)) {
-      metrics.flush();
+    if (checkpoint_after_step(step, checkpoint_due(config.checkpoint, step, config.train.steps),
+                              agreed_preemption_signal(*mesh->world, runtime.device), save_checkpoint)) {
+      if (metrics) metrics->flush();
       return;
     }
   }
-  metrics.flush();
+  if (metrics) metrics->flush();
   log::info("done: {} steps, {:.3g} FLOPs (teacher {:.3g}, student {:.3g})", trainer.steps_done(),
             state.teacher_flops + state.student_flops, state.teacher_flops, state.student_flops);
 }

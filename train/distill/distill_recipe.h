@@ -13,6 +13,10 @@
 // of the student (training 6N + ..., plus its own sampling), per step and in total; held-out
 // greedy accuracy on distill.task at eval points. Checkpoints hold the student with its model
 // section and the shared tokenizer, so `ember eval`, `ember generate` and export read them.
+//
+// Every mode runs on one process or on a parallel.dp x parallel.tp mesh under mpirun / srun:
+// teacher and student sharded over tp with full-vocabulary logits, dataset rows and sampled prompts
+// split over dp, N_kd and N_ce summed over dp (docs/distributed.md, "RL and distillation").
 #pragma once
 
 #include <string>

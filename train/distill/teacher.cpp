@@ -7,6 +7,7 @@
 #include "core/files.h"
 #include "train/checkpoint.h"
 #include "train/model_io.h"
+#include "train/parallel_setup.h"
 #include "train/runtime.h"
 
 namespace ember::train::distill {
@@ -36,6 +37,11 @@ Teacher::Teacher(const std::filesystem::path& checkpoint, const c10::Device& dev
       model_(load_model(checkpoint_)) {
   model_->to(device);
   model_->eval();
+  for (auto& parameter : model_->parameters()) parameter.set_requires_grad(false);
+}
+
+void Teacher::parallelize(const distributed::Mesh& mesh) {
+  distributed::parallelize(*model_, mesh, full_logits_plan());
   for (auto& parameter : model_->parameters()) parameter.set_requires_grad(false);
 }
 

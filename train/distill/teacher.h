@@ -5,6 +5,10 @@
 // embedding tables may have different numbers of rows (vocabulary padding for kernels or tensor
 // parallelism): logits of both are sliced to the tokenizer's vocabulary V before any comparison,
 // so padding rows never receive probability mass.
+//
+// Under tensor parallelism the teacher is sharded like the student (parallelize below): each tp rank
+// keeps its slice of every projection and the LM head all-gathers its logits, so logits() returns
+// the full vocabulary on every rank.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +18,7 @@
 #include <ATen/Tensor.h>
 
 #include "data/tokenizer/tokenizer.h"
+#include "distributed/mesh.h"
 #include "model/model_config.h"
 #include "model/transformer.h"
 
@@ -40,6 +45,9 @@ class Teacher {
   const data::Tokenizer& tokenizer() const { return tokenizer_; }
   const std::string& tokenizer_json() const { return tokenizer_json_; }
   model::Transformer& model() { return model_; }
+
+  /// Keeps this rank's tp shard of the (frozen) teacher, with full-vocabulary logits; a no-op at tp 1.
+  void parallelize(const distributed::Mesh& mesh);
 
   /// Teacher logits [B, T, vocab] without gradient (bf16 autocast when asked), sliced to `vocab`.
   at::Tensor logits(const at::Tensor& input_ids, const at::Tensor& doc_ids, int64_t vocab, bool bf16_autocast);
