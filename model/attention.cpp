@@ -8,6 +8,8 @@
 #include <ATen/ops/where.h>
 #include <ATen/ops/zeros_like.h>
 
+#include "model/fused_projections.h"
+
 namespace ember::model {
 
 AttentionContext AttentionContext::causal(int64_t batch, int64_t tokens, const c10::Device& device) {
@@ -57,9 +59,14 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   auto heads = [&](const torch::Tensor& projected) {
     return projected.view({batch, projected.size(1), -1, d}).transpose(1, 2);
   };
-  auto q = heads(q_proj->forward(x));
-  auto k = heads(k_proj->forward(x));
-  auto v = heads(v_proj->forward(x));
+  torch::Tensor q, k, v;
+  if (fused_projections_apply(x, {q_proj.get(), k_proj.get(), v_proj.get()})) {
+    auto qkv = fused_projection(x, {q_proj.get(), k_proj.get(), v_proj.get()})
+                   .split_with_sizes({q_proj->weight.size(0), k_proj->weight.size(0), v_proj->weight.size(0)}, -1);
+    q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
+  } else {
+    q = heads(q_proj->forward(x)), k = heads(k_proj->forward(x)), v = heads(v_proj->forward(x));
+  }
   if (config.qk_norm) {
     q = q_norm->forward(q);
     k = k_norm->forward(k);

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include <ATen/Parallel.h>
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
+#include <ATen/ops/silu.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #if EMBER_HAVE_CUDA
@@ -226,7 +228,8 @@ class SwigluFunction : public torch::autograd::Function<SwigluFunction> {
     auto dh = grads[0].contiguous();
 #if EMBER_HAVE_CUDA
     if (dh.is_cuda()) {
-      auto [dgate, dup] = fused_cuda::swiglu_backward(dh, saved[0], saved[1]);
+      auto dgate = at::empty_like(saved[0]), dup = at::empty_like(saved[1]);
+      fused_cuda::swiglu_backward(dh, saved[0], saved[1], dgate, dup);
       return {dgate, dup};
     }
 #endif
@@ -246,6 +249,28 @@ class SwigluFunction : public torch::autograd::Function<SwigluFunction> {
     return {dgate, dup};
   }
 };
+
+#if EMBER_HAVE_CUDA
+/// SwiGLU of a packed gate|up tensor [..., 2F] (CUDA): the kernels read both halves in place and
+/// write the two gradients into the halves of one [..., 2F] gradient, so neither direction copies.
+class SwigluPackedFunction : public torch::autograd::Function<SwigluPackedFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gate_up) {
+    ctx->save_for_backward({gate_up});
+    const int64_t width = gate_up.size(-1) / 2;
+    return fused_cuda::swiglu_forward(gate_up.narrow(-1, 0, width), gate_up.narrow(-1, width, width));
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto gate_up = ctx->get_saved_variables()[0];
+    const int64_t width = gate_up.size(-1) / 2;
+    auto dgate_up = at::empty(gate_up.sizes(), gate_up.options());
+    fused_cuda::swiglu_backward(grads[0].contiguous(), gate_up.narrow(-1, 0, width), gate_up.narrow(-1, width, width),
+                                dgate_up.narrow(-1, 0, width), dgate_up.narrow(-1, width, width));
+    return {dgate_up};
+  }
+};
+#endif
 
 }  // namespace
 
@@ -302,6 +327,17 @@ at::Tensor fused_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
 
 at::Tensor fused_swiglu(const at::Tensor& gate, const at::Tensor& up) {
   return SwigluFunction::apply(gate.contiguous(), up.contiguous());
+}
+
+at::Tensor fused_swiglu_packed(const at::Tensor& gate_up) {
+  const int64_t width = gate_up.size(-1) / 2;
+  TORCH_CHECK(gate_up.size(-1) == 2 * width, "packed SwiGLU needs an even last dimension, got ", gate_up.sizes());
+  auto gate = gate_up.narrow(-1, 0, width), up = gate_up.narrow(-1, width, width);
+  if (!fused_swiglu_applies(gate, up)) return at::silu(gate) * up;
+#if EMBER_HAVE_CUDA
+  if (gate_up.is_cuda() && gate_up.is_contiguous()) return SwigluPackedFunction::apply(gate_up);
+#endif
+  return fused_swiglu(gate, up);
 }
 
 }  // namespace ember::model

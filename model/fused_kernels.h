@@ -53,4 +53,10 @@ at::Tensor fused_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
 /// gate and up of one shape, contiguous.
 at::Tensor fused_swiglu(const at::Tensor& gate, const at::Tensor& up);
 
+/// The same SwiGLU of a packed gate|up tensor [..., 2F] (gate the first F columns, up the last F:
+/// the output of the fused gate/up projection of fused_projections.h) -> [..., F]. On CUDA with a
+/// contiguous input the kernels read the halves in place and write one packed gradient; elsewhere
+/// fused_swiglu of the halves, or the composite ATen expression when the fused kernels do not apply.
+at::Tensor fused_swiglu_packed(const at::Tensor& gate_up);
+
 }  // namespace ember::model

@@ -259,12 +259,19 @@ bool rope_vectorizable(const at::Tensor& in, const at::Tensor& out, const at::Te
 
 __device__ __forceinline__ float sigmoid(float g) { return 1.0f / (1.0f + expf(-g)); }
 
+/// Element i of a [rows, width] view whose rows start every `ld` elements (ld == width: contiguous;
+/// ld == 2 * width: one half of a packed gate|up row).
+__device__ __forceinline__ int64_t row_offset(int64_t i, int64_t width, int64_t ld) {
+  return (i / width) * ld + i % width;
+}
+
 template <int V, typename T>
-__global__ void swiglu_forward_kernel(const T* __restrict__ gate, const T* __restrict__ up, T* __restrict__ h,
-                                      int64_t n) {
+__global__ void swiglu_forward_kernel(const T* __restrict__ gate, const T* __restrict__ up, int64_t ld,
+                                      T* __restrict__ h, int64_t n, int64_t width) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x * V;
   for (int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * V; i < n; i += stride) {
-    const auto g = load<V>(gate + i), u = load<V>(up + i);
+    const int64_t o = row_offset(i, width, ld);
+    const auto g = load<V>(gate + o), u = load<V>(up + o);
     Pack<V, T> out;
 #pragma unroll
     for (int k = 0; k < V; ++k) {
@@ -277,10 +284,12 @@ __global__ void swiglu_forward_kernel(const T* __restrict__ gate, const T* __res
 
 template <int V, typename T>
 __global__ void swiglu_backward_kernel(const T* __restrict__ dh, const T* __restrict__ gate, const T* __restrict__ up,
-                                       T* __restrict__ dgate, T* __restrict__ dup, int64_t n) {
+                                       T* __restrict__ dgate, T* __restrict__ dup, int64_t ld, int64_t n,
+                                       int64_t width) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x * V;
   for (int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * V; i < n; i += stride) {
-    const auto d = load<V>(dh + i), g = load<V>(gate + i), u = load<V>(up + i);
+    const int64_t o = row_offset(i, width, ld);
+    const auto d = load<V>(dh + i), g = load<V>(gate + o), u = load<V>(up + o);
     Pack<V, T> dg, du;
 #pragma unroll
     for (int k = 0; k < V; ++k) {
@@ -289,9 +298,17 @@ __global__ void swiglu_backward_kernel(const T* __restrict__ dh, const T* __rest
       dg.v[k] = static_cast<T>(dv * uv * s * (1.0f + gv * (1.0f - s)));
       du.v[k] = static_cast<T>(dv * gv * s);
     }
-    store(dgate + i, dg);
-    store(dup + i, du);
+    store(dgate + o, dg);
+    store(dup + o, du);
   }
+}
+
+/// The row stride of t viewed as [rows, t.size(-1)] with a unit last stride (the SwiGLU operands).
+int64_t swiglu_row_stride(const at::Tensor& t) {
+  const int64_t width = t.size(-1);
+  TORCH_CHECK(t.stride(-1) == 1 || t.numel() <= 1, "fused SwiGLU: operands need a unit last stride");
+  const auto rows = t.view({-1, width});  // throws if the rows are not evenly spaced
+  return rows.size(0) > 1 ? rows.stride(0) : width;
 }
 
 /// Blocks of 256 threads for n elements V at a time: enough to fill the GPU, the rest by striding.
@@ -403,57 +420,61 @@ at::Tensor rope(const at::Tensor& in, const at::Tensor& cos, const at::Tensor& s
 }
 
 at::Tensor swiglu_forward(const at::Tensor& gate, const at::Tensor& up) {
-  TORCH_CHECK(gate.is_contiguous() && up.is_contiguous() && gate.sizes() == up.sizes() &&
-                  gate.scalar_type() == up.scalar_type(),
-              "fused SwiGLU: gate and up must be contiguous, of one shape and dtype");
+  TORCH_CHECK(gate.sizes() == up.sizes() && gate.scalar_type() == up.scalar_type(),
+              "fused SwiGLU: gate and up must have one shape and dtype");
+  const int64_t ld = swiglu_row_stride(gate), width = gate.size(-1);
+  TORCH_CHECK(swiglu_row_stride(up) == ld, "fused SwiGLU: gate and up must have one row stride");
   const c10::cuda::CUDAGuard guard(gate.device());
-  auto h = at::empty_like(gate);
+  auto h = at::empty(gate.sizes(), gate.options());
   const int64_t n = gate.numel();
   if (n == 0) return h;
   auto stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, gate.scalar_type(), "ember_fused_swiglu", [&] {
     constexpr int kVec = 16 / sizeof(scalar_t);
-    const bool vectorized = n % kVec == 0 && aligned(gate.const_data_ptr(), 16) && aligned(up.const_data_ptr(), 16) &&
-                            aligned(h.const_data_ptr(), 16);
+    const bool vectorized = width % kVec == 0 && ld % kVec == 0 && aligned(gate.const_data_ptr(), 16) &&
+                            aligned(up.const_data_ptr(), 16) && aligned(h.const_data_ptr(), 16);
     const auto* g = gate.const_data_ptr<scalar_t>();
     const auto* u = up.const_data_ptr<scalar_t>();
     auto* out = h.mutable_data_ptr<scalar_t>();
     if (vectorized) {
-      swiglu_forward_kernel<kVec><<<elementwise_blocks(n, kVec), 256, 0, stream>>>(g, u, out, n);
+      swiglu_forward_kernel<kVec><<<elementwise_blocks(n, kVec), 256, 0, stream>>>(g, u, ld, out, n, width);
     } else {
-      swiglu_forward_kernel<1><<<elementwise_blocks(n, 1), 256, 0, stream>>>(g, u, out, n);
+      swiglu_forward_kernel<1><<<elementwise_blocks(n, 1), 256, 0, stream>>>(g, u, ld, out, n, width);
     }
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return h;
 }
 
-std::pair<at::Tensor, at::Tensor> swiglu_backward(const at::Tensor& dh, const at::Tensor& gate, const at::Tensor& up) {
+void swiglu_backward(const at::Tensor& dh, const at::Tensor& gate, const at::Tensor& up, const at::Tensor& dgate,
+                     const at::Tensor& dup) {
   TORCH_CHECK(dh.is_contiguous() && dh.sizes() == gate.sizes() && dh.scalar_type() == gate.scalar_type(),
               "fused SwiGLU backward: dh must be contiguous and match gate");
+  const int64_t ld = swiglu_row_stride(gate), width = gate.size(-1);
+  TORCH_CHECK(swiglu_row_stride(up) == ld && swiglu_row_stride(dgate) == ld && swiglu_row_stride(dup) == ld &&
+                  dgate.sizes() == gate.sizes() && dup.sizes() == gate.sizes(),
+              "fused SwiGLU backward: gate, up, dgate and dup must have one shape and row stride");
   const c10::cuda::CUDAGuard guard(gate.device());
-  auto dgate = at::empty_like(gate), dup = at::empty_like(up);
   const int64_t n = gate.numel();
-  if (n == 0) return {dgate, dup};
+  if (n == 0) return;
   auto stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, gate.scalar_type(), "ember_fused_swiglu_backward", [&] {
     constexpr int kVec = 16 / sizeof(scalar_t);
-    const bool vectorized = n % kVec == 0 && aligned(dh.const_data_ptr(), 16) && aligned(gate.const_data_ptr(), 16) &&
-                            aligned(up.const_data_ptr(), 16) && aligned(dgate.const_data_ptr(), 16) &&
-                            aligned(dup.const_data_ptr(), 16);
+    const bool vectorized = width % kVec == 0 && ld % kVec == 0 && aligned(dh.const_data_ptr(), 16) &&
+                            aligned(gate.const_data_ptr(), 16) && aligned(up.const_data_ptr(), 16) &&
+                            aligned(dgate.const_data_ptr(), 16) && aligned(dup.const_data_ptr(), 16);
     const auto* d = dh.const_data_ptr<scalar_t>();
     const auto* g = gate.const_data_ptr<scalar_t>();
     const auto* u = up.const_data_ptr<scalar_t>();
     auto* dg = dgate.mutable_data_ptr<scalar_t>();
     auto* du = dup.mutable_data_ptr<scalar_t>();
     if (vectorized) {
-      swiglu_backward_kernel<kVec><<<elementwise_blocks(n, kVec), 256, 0, stream>>>(d, g, u, dg, du, n);
+      swiglu_backward_kernel<kVec><<<elementwise_blocks(n, kVec), 256, 0, stream>>>(d, g, u, dg, du, ld, n, width);
     } else {
-      swiglu_backward_kernel<1><<<elementwise_blocks(n, 1), 256, 0, stream>>>(d, g, u, dg, du, n);
+      swiglu_backward_kernel<1><<<elementwise_blocks(n, 1), 256, 0, stream>>>(d, g, u, dg, du, ld, n, width);
     }
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
-  return {dgate, dup};
 }
 
 }  // namespace ember::model::fused_cuda

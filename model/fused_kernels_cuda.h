@@ -32,10 +32,14 @@ std::pair<at::Tensor, at::Tensor> rms_norm_backward(const at::Tensor& dy, const 
 at::Tensor rope(const at::Tensor& in, const at::Tensor& cos, const at::Tensor& sin, at::ScalarType out_dtype,
                 bool transposed);
 
-/// h = silu(gate) * up for contiguous gate and up of one shape and dtype.
+/// h = silu(gate) * up (contiguous) for gate and up of one shape and dtype, each either contiguous
+/// or rows of unit stride evenly spaced in memory: the two halves of a packed gate|up projection
+/// output [..., 2F] (fused_projections.h) are read in place.
 at::Tensor swiglu_forward(const at::Tensor& gate, const at::Tensor& up);
 
-/// dh contiguous -> {dgate, dup}.
-std::pair<at::Tensor, at::Tensor> swiglu_backward(const at::Tensor& dh, const at::Tensor& gate, const at::Tensor& up);
+/// dh contiguous -> dgate and dup written into the given tensors, laid out like gate (the halves of
+/// one packed gradient for packed operands).
+void swiglu_backward(const at::Tensor& dh, const at::Tensor& gate, const at::Tensor& up, const at::Tensor& dgate,
+                     const at::Tensor& dup);
 
 }  // namespace ember::model::fused_cuda

@@ -10,6 +10,7 @@
 #include <ATen/ops/silu.h>
 
 #include "model/fused_kernels.h"
+#include "model/fused_projections.h"
 
 namespace ember::model {
 
@@ -53,6 +54,9 @@ void MLPImpl::reset() {
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
+  if (fused_projections_apply(x, {gate_proj.get(), up_proj.get()})) {
+    return down_proj->forward(fused_swiglu_packed(fused_projection(x, {gate_proj.get(), up_proj.get()})));
+  }
   auto gate = gate_proj->forward(x), up = up_proj->forward(x);
   if (fused_swiglu_applies(gate, up)) return down_proj->forward(fused_swiglu(gate, up));
   return down_proj->forward(at::silu(gate) * up);

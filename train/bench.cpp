@@ -52,7 +52,8 @@ std::string BenchResult::to_json() const {
                       {"peak_flops", peak_flops},     {"peak_source", peak_source}, {"flops_per_token", flops_per_token},
                       {"params", parameters},         {"device", device},       {"dtype", dtype},
                       {"threads", threads},           {"fused_kernels", fused_kernels},
-                      {"fused_lm_loss", fused_lm_loss},
+                      {"fused_lm_loss", fused_lm_loss},  {"fused_projections", fused_projections},
+                      {"attention_backend", attention_backend},
                       {"final_loss", final_loss}};
   return j.dump();
 }
@@ -95,6 +96,8 @@ BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig&
   result.threads = runtime.threads;
   result.fused_kernels = config.train.fused_kernels;
   result.fused_lm_loss = config.train.fused_lm_loss;
+  result.fused_projections = config.train.fused_projections;
+  result.attention_backend = config.train.attention_backend;
 
   for (int64_t i = 0; i < bench.warmup_steps; ++i) trainer.step(accumulation, loss_of);
   std::vector<double> step_ms, cpu_ms;

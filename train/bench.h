@@ -33,6 +33,8 @@ struct BenchResult {
   int threads = 0;
   bool fused_kernels = true;  ///< train.fused_kernels: fused RMSNorm / RoPE / SwiGLU or composite ops
   bool fused_lm_loss = true;  ///< train.fused_lm_loss: chunked fused LM head + cross-entropy or logits + loss
+  bool fused_projections = true;  ///< train.fused_projections: fused q/k/v and gate/up GEMMs or separate ones
+  std::string attention_backend;  ///< train.attention_backend
   double final_loss = 0;
 
   /// One JSON object with every field (the last line `ember bench train` prints).

@@ -47,6 +47,15 @@ void describe_train(Schema& s, TrainConfig& c) {
         "Training loss through the chunked fused LM head + cross-entropy (gradients computed in the forward "
         "pass; no full-vocabulary logits in memory) instead of logits then cross-entropy: same loss. Without "
         "tensor parallelism; the vocab-parallel loss under parallel.tp > 1 and validation keep the logits.");
+  s.add("train.fused_projections", c.fused_projections,
+        "On CUDA with train.fused_kernels, the q/k/v projections run as one GEMM and gate/up as another "
+        "(weights concatenated per forward, same parameters and checkpoints): the input is read and cast once "
+        "per group. Not for tensor-parallel projections. false runs them separately.");
+  s.add("train.attention_backend", c.attention_backend,
+        "Scaled-dot-product attention kernel on CUDA: auto is LibTorch's choice (cuDNN first on H100 / H200 with "
+        "cuDNN > 9.15, then flash); flash, cudnn or efficient allow only that fused kernel (plus math for inputs "
+        "it cannot take, such as a mask for flash); math is the unfused reference. Process-wide.")
+      .choices({"auto", "flash", "cudnn", "efficient", "math"});
 }
 
 void describe_optim(Schema& s, OptimConfig& c) {

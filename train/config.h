@@ -34,6 +34,8 @@ struct TrainConfig {
   int64_t spike_window = 50;
   bool fused_kernels = true;      ///< model::set_fused_kernels_enabled, applied by setup_runtime
   bool fused_lm_loss = true;      ///< training loss through model::fused_linear_cross_entropy (tp = 1)
+  bool fused_projections = true;  ///< model::set_fused_projections_enabled, applied by setup_runtime
+  std::string attention_backend = "auto";  ///< SDPA backend on CUDA (auto, flash, cudnn, efficient, math)
 };
 
 struct OptimConfig {

@@ -12,12 +12,22 @@
 
 #include "core/error.h"
 #include "model/fused_kernels.h"
+#include "model/fused_projections.h"
 
 namespace ember::train {
 
 void keep_freed_memory() {
   mallopt(M_MMAP_MAX, 0);                      // large tensors come from the heap, not fresh mmaps
   mallopt(M_TRIM_THRESHOLD, 64LL << 30);       // and freed memory stays mapped for the next step
+}
+
+void set_attention_backend(const std::string& backend) {
+  auto& context = at::globalContext();
+  const bool any = backend == "auto";
+  context.setSDPUseFlash(any || backend == "flash");
+  context.setSDPUseCuDNN(any || backend == "cudnn");
+  context.setSDPUseMemEfficient(any || backend == "efficient");
+  context.setSDPUseMath(true);
 }
 
 Runtime setup_runtime(const TrainConfig& train, int local_ranks) {
@@ -34,6 +44,8 @@ Runtime setup_runtime(const TrainConfig& train, int local_ranks) {
   runtime.threads = train.threads > 0 ? int(train.threads) : std::max(1, cores / std::max(1, local_ranks));
   at::set_num_threads(runtime.threads);
   model::set_fused_kernels_enabled(train.fused_kernels);
+  model::set_fused_projections_enabled(train.fused_projections);
+  if (runtime.device.is_cuda()) set_attention_backend(train.attention_backend);
   if (!runtime.device.is_cuda()) keep_freed_memory();
   return runtime;
 }

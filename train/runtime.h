@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include <c10/core/Device.h>
 
@@ -16,9 +17,17 @@ struct Runtime {
 };
 
 /// Resolves train.device / train.dtype / train.threads (0 = cores / local ranks) and applies the
-/// thread count and train.fused_kernels (model::set_fused_kernels_enabled); on CPU also
-/// keep_freed_memory(). Throws UsageError for cuda without a usable GPU or bf16 on CPU.
+/// thread count, train.fused_kernels and train.fused_projections (the model's process-wide
+/// switches) and, on CUDA, train.attention_backend; on CPU also keep_freed_memory(). Throws
+/// UsageError for cuda without a usable GPU or bf16 on CPU.
 Runtime setup_runtime(const TrainConfig& train, int local_ranks = 1);
+
+/// Which kernels at::scaled_dot_product_attention may pick on CUDA (process-wide ATen flags):
+/// "auto" allows all (LibTorch's priority order decides), "flash" / "cudnn" / "efficient" allow
+/// only that fused kernel, "math" none; the unfused math kernel stays allowed for inputs the chosen
+/// one cannot take (so a masked batch under "flash" still runs). The CPU kernels are not touched
+/// (setup_runtime calls this for CUDA only).
+void set_attention_backend(const std::string& backend);
 
 /// Makes glibc malloc keep freed memory instead of returning it to the kernel: without this every
 /// training step maps its large activations afresh and page-faults on each first touch (about 13%

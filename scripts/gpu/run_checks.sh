@@ -9,6 +9,10 @@
 #      (train.fused_kernels=false); then short runs (2 warm-up + 5 timed steps) of the preset, of
 #      micro-batches of 8 sequences (one of them: batch 8; four: batch 32) and of the preset with
 #      the logits + cross-entropy loss instead of the fused LM head + loss (train.fused_lm_loss=false)
+#   4. scripts/gpu/mfu_levers.sh: the attention backends, fused projections and expandable
+#      allocator segments, each alone and together (short runs), and an nsys kernel summary
+# `run_checks.sh levers` runs 1, 2 and 4 only (a short device slot); NSYS_UNTIL (epoch seconds)
+# bounds the optional nsys profile.
 # Results go to $OUT (or ./gpu-results) as gpu_checks.log and bench JSON lines.
 set -uo pipefail
 OUT="${OUT:-$PWD/gpu-results}"
@@ -32,6 +36,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 status=0
 echo "=== ember --version"; "$ember" --version || status=1
 echo "=== test_cuda"; "$work/gpu-pack/bin/test_cuda" || status=1
+if [ "${1:-}" = levers ]; then
+  scripts/gpu/mfu_levers.sh "$ember" "$OUT" || status=1
+  echo "=== done (status $status)"
+  exit $status
+fi
 echo "=== bench: 1B bf16 seq 2048"
 "$ember" bench train --config configs/bench/train-1b-gpu.yaml | tail -1 | tee "$OUT/bench_1b.json" || status=1
 echo "=== bench: 1B bf16 seq 2048, composite elementwise ops (train.fused_kernels=false)"
@@ -48,6 +57,7 @@ bench_1b short_preset
 bench_1b mb8_b8 train.micro_batch_size=8 train.batch_size=8
 bench_1b mb8_b32 train.micro_batch_size=8 train.batch_size=32
 bench_1b unfused_lm_loss train.fused_lm_loss=false
+scripts/gpu/mfu_levers.sh "$ember" "$OUT" || status=1
 echo "=== bench: 25m bf16 seq 256 (GPU)"
 "$ember" bench train --config configs/bench/train-25m.yaml train.device=cuda train.dtype=bf16 \
   train.threads=0 metrics.peak_flops=9.89e14 | tail -1 | tee "$OUT/bench_25m_gpu.json" || status=1
