@@ -11,7 +11,8 @@
 #      the logits + cross-entropy loss instead of the fused LM head + loss (train.fused_lm_loss=false)
 #   4. scripts/gpu/mfu_levers.sh: the attention backends, fused projections and expandable
 #      allocator segments, each alone and together (short runs), and an nsys kernel summary
-# `run_checks.sh levers` runs 1, 2 and 4 only (a short device slot); NSYS_UNTIL (epoch seconds)
+# `run_checks.sh tests` runs 1 and 2 only, `run_checks.sh levers` 1, 2 and 4 (short device slots);
+# NSYS_UNTIL (epoch seconds)
 # bounds the optional nsys profile.
 # Results go to $OUT (or ./gpu-results) as gpu_checks.log and bench JSON lines.
 set -uo pipefail
@@ -36,6 +37,10 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 status=0
 echo "=== ember --version"; "$ember" --version || status=1
 echo "=== test_cuda"; "$work/gpu-pack/bin/test_cuda" || status=1
+if [ "${1:-}" = tests ]; then
+  echo "=== done (status $status)"
+  exit $status
+fi
 if [ "${1:-}" = levers ]; then
   scripts/gpu/mfu_levers.sh "$ember" "$OUT" || status=1
   echo "=== done (status $status)"
