@@ -18,12 +18,18 @@ YAML
 
 "$EMBER_BIN" pretrain --config tiny.yaml run.dir=straight 2>/dev/null
 
-RANDOM=12345  # reproducible kill times
+# Each attempt is killed once it has logged a random 1-30 more steps, plus 0-9 ms (so the kill
+# lands anywhere in a step or a checkpoint write): by progress, not wall time, so 12 attempts stay
+# inside the 400 steps however fast the machine is.
+logged() { [ -f killed/metrics.jsonl ] && wc -l < killed/metrics.jsonl || echo 0; }
+RANDOM=12345  # reproducible kill points
 kills=0
 for attempt in $(seq 1 12); do
+  target=$(( $(logged) + RANDOM % 30 + 1 ))
   "$EMBER_BIN" pretrain --config tiny.yaml run.dir=killed 2>> killed.log &
   pid=$!
-  sleep "0.$(( RANDOM % 9 + 1 ))$(( RANDOM % 10 ))"
+  while kill -0 "$pid" 2>/dev/null && [ "$(logged)" -lt "$target" ]; do sleep 0.005; done
+  sleep "0.00$(( RANDOM % 10 ))"
   if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   wait "$pid" 2>/dev/null || true
 done
