@@ -118,7 +118,7 @@ def main() -> None:
     rl_rows = metrics(scratch_rl)
     # Per generated token: the rollout's forward, the update's training step, and the frozen
     # reference's forward when a KL term is on.
-    generated = sum(r.get("tokens_generated", 0) for r in rl_rows)
+    generated = rl_rows[-1].get("tokens_generated", 0)  # cumulative over the run
     reference = forward_per_token if rl["kl_coef"] > 0 else 0
     rl_flops = generated * (forward_per_token + train_per_token + reference)
     s_final = evaluate(str(scratch_rl), args.samples)
