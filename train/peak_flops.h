@@ -1,6 +1,7 @@
 // The peak FLOP/s that MFU is measured against. By default it is measured at start: a large
-// square fp32 (CPU) or bf16 (CUDA) GEMM on the same device and thread count, timed after a
-// warm-up; FLOPs of one n x n x n GEMM = 2 n^3. A configured nominal peak replaces the measurement.
+// square fp32 (CPU) or bf16 (CUDA) GEMM on the same device and thread count, repeated for half a
+// second after a warm-up; peak = 2 n^3 / the fastest repetition (FLOPs of one n x n x n GEMM are
+// 2 n^3; the fastest repetition is the one other work on the machine disturbed least). A configured nominal peak replaces the measurement.
 #pragma once
 
 #include <string>
