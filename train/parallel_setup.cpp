@@ -70,6 +70,20 @@ void save_on_lead(distributed::Communicator& world, const c10::Device& device, b
   if (saved.item<float>() == 0.0f) fail("rank 0 could not save the checkpoint at step {}", step);
 }
 
+void save_logical_checkpoint(distributed::Communicator& world, const c10::Device& device, const Trainer& trainer,
+                             CheckpointWriter* writer, int64_t step,
+                             const std::function<void(Checkpoint&)>& describe) {
+  auto logical = trainer.logical_state();  // a collective: every rank takes part
+  save_on_lead(world, device, writer != nullptr, step, [&] {
+    Checkpoint checkpoint;
+    checkpoint.step = step;
+    checkpoint.model = std::move(logical.parameters);
+    checkpoint.optimizer = std::move(logical.optimizer);
+    describe(checkpoint);
+    log::info("checkpoint: {}", writer->save(checkpoint).string());
+  });
+}
+
 std::vector<double> all_reduce_values(distributed::Communicator& group, std::vector<double> values,
                                       distributed::ReduceOp op, const c10::Device& device) {
   if (group.size() == 1 || values.empty()) return values;

@@ -1,7 +1,8 @@
 // What every recipe does to run on one process or on a dp x tp mesh of ranks (pretrain, rl,
 // distill): read the launch environment, pick the device and threads of this rank, start the mesh;
-// record the layout in checkpoint manifests; agree across ranks (preemption, whether rank 0 saved a
-// checkpoint); reduce host-side counters; split a list of items over dp ranks.
+// record the layout in checkpoint manifests and write logical checkpoints; agree across ranks
+// (preemption, whether rank 0 saved a checkpoint); reduce host-side counters; split a list of
+// items over dp ranks.
 //
 // Conventions the recipes share:
 //   * rank 0 of the world (the lead) alone writes the run directory, metrics and checkpoints;
@@ -26,8 +27,10 @@
 #include "distributed/launch_env.h"
 #include "distributed/mesh.h"
 #include "distributed/parallelize.h"
+#include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/runtime.h"
+#include "train/trainer.h"
 
 namespace ember::train {
 
@@ -58,6 +61,13 @@ int agreed_preemption_signal(distributed::Communicator& world, const c10::Device
 /// failed save stops the whole job together; rethrows the lead's error there.
 void save_on_lead(distributed::Communicator& world, const c10::Device& device, bool lead, int64_t step,
                   const std::function<void()>& save);
+
+/// A recipe's checkpoint at `step`: every rank gathers the trainer's logical (unsharded) parameters
+/// and optimizer state (a collective); the lead, which alone holds `writer`, fills in the recipe's
+/// part (`describe`: state, config, tokenizer) and writes it through save_on_lead.
+void save_logical_checkpoint(distributed::Communicator& world, const c10::Device& device, const Trainer& trainer,
+                             CheckpointWriter* writer, int64_t step,
+                             const std::function<void(Checkpoint&)>& describe);
 
 /// `values` reduced over `group` (sum or max), through a tensor on `device` (NCCL needs CUDA);
 /// the values themselves for a group of one rank.

@@ -211,12 +211,9 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
     checkpoints.emplace(run_dir, config.checkpoint.keep);
   }
   auto save_checkpoint = [&] {
-    auto logical = trainer.logical_state();  // a collective: every rank takes part
-    save_on_lead(*mesh->world, runtime.device, lead, trainer.steps_done(), [&] {
-      Checkpoint checkpoint;
-      checkpoint.step = trainer.steps_done();
-      checkpoint.model = std::move(logical.parameters);
-      checkpoint.optimizer = std::move(logical.optimizer);
+    const auto writer = checkpoints ? &*checkpoints : nullptr;
+    const int64_t step = trainer.steps_done();
+    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writer, step, [&](Checkpoint& checkpoint) {
       checkpoint.optimizer["rng.cpu"] = cpu_rng_state();
       checkpoint.state = {{"loader", loader.state()},
                           {"tokens_seen", tokens_seen},
@@ -226,8 +223,6 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
                           {"layout", layout_json(*mesh, *parallel_layout, config.parallel.zero)}};
       checkpoint.config_yaml = resolved_yaml;
       checkpoint.tokenizer_json = tokenizer_json;
-      auto dir = checkpoints->save(checkpoint);
-      log::info("checkpoint: {}", dir.string());
     });
   };
 

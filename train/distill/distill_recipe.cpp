@@ -217,12 +217,9 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
     checkpoints.emplace(run_dir, config.checkpoint.keep);
   }
   auto save_checkpoint = [&] {
-    auto logical = trainer.logical_state();  // a collective: every rank takes part
-    save_on_lead(*mesh->world, runtime.device, lead, trainer.steps_done(), [&] {
-      Checkpoint checkpoint;
-      checkpoint.step = trainer.steps_done();
-      checkpoint.model = std::move(logical.parameters);
-      checkpoint.optimizer = std::move(logical.optimizer);
+    const auto writer = checkpoints ? &*checkpoints : nullptr;
+    const int64_t step = trainer.steps_done();
+    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writer, step, [&](Checkpoint& checkpoint) {
       checkpoint.state = {{"next_prompt_index", state.next_prompt_index},
                           {"tokens", state.tokens},
                           {"teacher_flops", state.teacher_flops},
@@ -232,7 +229,6 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
       if (loader) checkpoint.state["loader"] = loader->state();
       checkpoint.config_yaml = resolved_yaml;
       checkpoint.tokenizer_json = teacher.tokenizer_json();
-      log::info("checkpoint: {}", checkpoints->save(checkpoint).string());
     });
   };
 

@@ -252,19 +252,15 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
     checkpoints.emplace(run_dir, config.checkpoint.keep);
   }
   auto save_checkpoint = [&] {
-    auto logical = trainer.logical_state();  // a collective: every rank takes part
-    save_on_lead(*mesh->world, runtime.device, lead, state.step, [&] {
-      Checkpoint checkpoint;
-      checkpoint.step = state.step;  // named by RL step; the optimizer's own count is in the state
-      checkpoint.model = std::move(logical.parameters);
-      checkpoint.optimizer = std::move(logical.optimizer);
+    // Named by RL step; the optimizer's own count is in the state.
+    const auto writer = checkpoints ? &*checkpoints : nullptr;
+    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writer, state.step, [&](Checkpoint& checkpoint) {
       checkpoint.state = to_json(state);
       checkpoint.state["optimizer_steps"] = trainer.steps_done();
       checkpoint.state["bad_steps_total"] = trainer.bad_steps_total();
       checkpoint.state["layout"] = layout_json(*mesh, *layout, config.parallel.zero);
       checkpoint.config_yaml = saved_yaml;
       checkpoint.tokenizer_json = tokenizer_json;
-      log::info("checkpoint: {}", checkpoints->save(checkpoint).string());
     });
   };
 
