@@ -160,13 +160,17 @@ void describe_data(Schema& s, DataConfig& c) {
   });
 }
 
-void describe_pretrain(Schema& s, PretrainConfig& c) {
+void describe_common(Schema& s, RecipeCommon& c) {
   describe_run(s, c.run);
   describe_train(s, c.train);
   describe_optim(s, c.optim);
   describe_checkpoint(s, c.checkpoint);
   describe_parallel(s, c.parallel);
   describe_metrics(s, c.metrics);
+}
+
+void describe_pretrain(Schema& s, PretrainConfig& c) {
+  describe_common(s, c);
   describe_model(s, c.model);
   describe_data(s, c.data);
   s.add_check([&c]() -> std::optional<std::string> {

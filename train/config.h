@@ -83,14 +83,19 @@ struct DataConfig {
   int64_t prefetch = 4;
 };
 
-/// Everything `ember pretrain` reads.
-struct PretrainConfig {
+/// The sections every recipe reads (pretrain, rl, distill): run, train, optim, checkpoint,
+/// parallel, metrics.
+struct RecipeCommon {
   RunConfig run;
   TrainConfig train;
   OptimConfig optim;
   CheckpointConfig checkpoint;
   ParallelConfig parallel;
   MetricsConfig metrics;
+};
+
+/// Everything `ember pretrain` reads.
+struct PretrainConfig : RecipeCommon {
   model::ModelConfig model;
   DataConfig data;
 };
@@ -103,6 +108,8 @@ void describe_parallel(config::Schema& schema, ParallelConfig& c);
 void describe_metrics(config::Schema& schema, MetricsConfig& c);
 void describe_model(config::Schema& schema, model::ModelConfig& c);
 void describe_data(config::Schema& schema, DataConfig& c);
+/// The six shared sections of RecipeCommon, in that order.
+void describe_common(config::Schema& schema, RecipeCommon& c);
 
 /// The full pretraining schema bound to `c`.
 void describe_pretrain(config::Schema& schema, PretrainConfig& c);

@@ -75,12 +75,7 @@ void describe_distill_options(Schema& s, DistillOptions& c) {
 }
 
 void describe_distill(Schema& s, DistillConfig& c) {
-  describe_run(s, c.run);
-  describe_train(s, c.train);
-  describe_optim(s, c.optim);
-  describe_checkpoint(s, c.checkpoint);
-  describe_parallel(s, c.parallel);
-  describe_metrics(s, c.metrics);
+  describe_common(s, c);
   describe_model(s, c.model);
   describe_data(s, c.data);
   describe_distill_options(s, c.distill);

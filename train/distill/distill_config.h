@@ -37,13 +37,7 @@ struct DistillOptions {
 };
 
 /// Everything `ember distill` reads.
-struct DistillConfig {
-  RunConfig run;
-  TrainConfig train;
-  OptimConfig optim;
-  CheckpointConfig checkpoint;
-  ParallelConfig parallel;
-  MetricsConfig metrics;
+struct DistillConfig : RecipeCommon {
   model::ModelConfig model;
   DataConfig data;
   DistillOptions distill;

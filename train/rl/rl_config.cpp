@@ -101,12 +101,7 @@ void describe_rl_options(Schema& s, RlOptions& c) {
 }
 
 void describe_rl(Schema& s, RlConfig& c) {
-  describe_run(s, c.run);
-  describe_train(s, c.train);
-  describe_optim(s, c.optim);
-  describe_checkpoint(s, c.checkpoint);
-  describe_parallel(s, c.parallel);
-  describe_metrics(s, c.metrics);
+  describe_common(s, c);
   describe_rl_options(s, c.rl);
 }
 

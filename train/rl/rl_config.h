@@ -47,13 +47,7 @@ struct RlOptions {
 };
 
 /// Everything `ember rl` reads.
-struct RlConfig {
-  RunConfig run;
-  TrainConfig train;
-  OptimConfig optim;
-  CheckpointConfig checkpoint;
-  ParallelConfig parallel;
-  MetricsConfig metrics;
+struct RlConfig : RecipeCommon {
   RlOptions rl;
 };
 
