@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <limits>
 #include <thread>
 
 #include <ATen/Context.h>
@@ -18,7 +19,8 @@ namespace ember::train {
 
 void keep_freed_memory() {
   mallopt(M_MMAP_MAX, 0);                      // large tensors come from the heap, not fresh mmaps
-  mallopt(M_TRIM_THRESHOLD, 64LL << 30);       // and freed memory stays mapped for the next step
+  // and freed memory stays mapped for the next step: the largest threshold mallopt's int takes
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
 }
 
 void set_attention_backend(const std::string& backend) {
