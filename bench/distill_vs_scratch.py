@@ -16,6 +16,7 @@ RL FLOPs are counted from its logged generated tokens: rollout forward + trainin
 reference model's forward when the KL term is on.
 """
 import argparse
+import functools
 import json
 import math
 import os
@@ -34,6 +35,7 @@ def run(*args: str) -> str:
     return result.stdout
 
 
+@functools.lru_cache(maxsize=None)
 def preset(command: str, path: str) -> dict:
     """The resolved config of a preset, as `ember COMMAND --print-config` prints it."""
     import yaml  # the venv's PyYAML (scripts/setup.sh)
