@@ -1,5 +1,5 @@
 // `ember data generate --task NAME|all --count N --seed S --out FILE.jsonl [--split train|eval]
-// [--difficulty D] [--eval-percent P]`: writes reasoning-task examples, one JSON object per line
+// [--difficulty D] [--eval-percent P] [--answer-only-percent P]`: writes reasoning-task examples, one JSON object per line
 // (task, prompt, solution, answer, meta, text; see docs/formats.md). `--task all` mixes every
 // task: the pretraining corpus of the nano pipeline.
 #include <iostream>
@@ -28,6 +28,7 @@ void register_data_generate(CLI::App& data_cmd) {
     std::string split = "train";
     std::optional<int> difficulty;
     int eval_percent = tasks::kDefaultEvalPercent;
+    int answer_only_percent = 0;
   };
   static Args args;
   cmd->add_option("--task", args.task,
@@ -44,6 +45,9 @@ void register_data_generate(CLI::App& data_cmd) {
                               tasks::kMaxDifficulty));
   cmd->add_option("--eval-percent", args.eval_percent, "Share of problems in the eval split, 1..99")
       ->capture_default_str();
+  cmd->add_option("--answer-only-percent", args.answer_only_percent,
+                  "Share of examples, 0..100, written without their worked steps (empty <think> block)")
+      ->capture_default_str();
   cmd->callback([] {
     if (args.count < 1) fail_usage("--count must be at least 1, got {}", args.count);
     tasks::DatasetSpec spec{.task = args.task,
@@ -51,7 +55,8 @@ void register_data_generate(CLI::App& data_cmd) {
                             .seed = args.seed,
                             .split = tasks::parse_split(args.split),
                             .difficulty = args.difficulty,
-                            .eval_percent = args.eval_percent};
+                            .eval_percent = args.eval_percent,
+                            .answer_only_percent = args.answer_only_percent};
     if (args.out.empty()) fail_usage("--out must name a file");
     std::vector<tasks::Example> examples = tasks::generate_dataset(spec);
     tasks::write_examples_jsonl(args.out, examples);

@@ -2,6 +2,7 @@
 #include "data/tasks/dataset.h"
 
 #include "core/error.h"
+#include "data/tasks/random.h"
 #include "data/tasks/registry.h"
 
 namespace ember::data::tasks {
@@ -10,6 +11,8 @@ std::vector<Example> generate_dataset(const DatasetSpec& spec) {
   if (spec.count == 0 || spec.count > kMaxDatasetCount)
     fail_usage("the number of examples to generate must be between 1 and {}, got {}", kMaxDatasetCount, spec.count);
   check_eval_percent(spec.eval_percent);
+  if (spec.answer_only_percent < 0 || spec.answer_only_percent > 100)
+    fail_usage("the answer-only percent must be between 0 and 100, got {}", spec.answer_only_percent);
   std::vector<const Task*> chosen =
       spec.task == kAllTasks ? all_tasks() : std::vector<const Task*>{&find_task(spec.task)};
   GenerateOptions options{.split = spec.split, .difficulty = spec.difficulty, .eval_percent = spec.eval_percent};
@@ -20,6 +23,8 @@ std::vector<Example> generate_dataset(const DatasetSpec& spec) {
   for (size_t i = 0; i < spec.count; ++i) {
     const Task& task = *chosen[i % chosen.size()];
     examples.push_back(task.generate(spec.seed, i / chosen.size(), options));
+    uint64_t draw = combine_seeds({spec.seed, i, fnv1a64("answer_only")}) % 100;
+    if (draw < static_cast<uint64_t>(spec.answer_only_percent)) examples.back() = answer_only(examples.back());
   }
   return examples;
 }

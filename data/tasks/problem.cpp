@@ -23,6 +23,12 @@ int64_t Problem::integer_answer() const {
   return value;
 }
 
+Example answer_only(const Example& example) {
+  Example stripped = example;
+  stripped.solution = "<think>\n</think>\n<answer>" + example.problem.answer + "</answer>";
+  return stripped;
+}
+
 nlohmann::ordered_json example_to_json(const Example& example) {
   nlohmann::ordered_json meta = nlohmann::ordered_json::object();
   for (const auto& [key, value] : example.problem.meta) meta[key] = value;

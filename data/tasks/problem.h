@@ -44,6 +44,10 @@ struct Example {
   bool operator==(const Example&) const = default;
 };
 
+/// The example with its worked steps removed: "<think>\n</think>\n<answer>ANSWER</answer>". The
+/// completion still has the full format; only the reasoning is missing.
+Example answer_only(const Example& example);
+
 /// The JSON object of one example, fields in the documented order.
 nlohmann::ordered_json example_to_json(const Example& example);
 

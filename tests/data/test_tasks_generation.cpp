@@ -163,3 +163,28 @@ TEST(TaskGeneration, MixedDatasetInterleavesTheSingleTaskStreams) {
   EXPECT_THROW(generate_dataset({.task = "all", .count = 0, .seed = 5}), ember::UsageError);
   EXPECT_THROW(generate_dataset({.task = "nope", .count = 1, .seed = 5}), ember::UsageError);
 }
+
+TEST(TaskGeneration, AnswerOnlyExamplesKeepTheProblemAndAnswerAndDropTheSteps) {
+  const DatasetSpec worked{.task = "all", .count = 400, .seed = 7};
+  DatasetSpec mixed = worked;
+  mixed.answer_only_percent = 70;
+  std::vector<Example> full = generate_dataset(worked), some = generate_dataset(mixed);
+  ASSERT_EQ(full.size(), some.size());
+  size_t stripped = 0;
+  for (size_t i = 0; i < full.size(); ++i) {
+    EXPECT_EQ(some[i].problem, full[i].problem);  // the same problems at every percent
+    if (some[i].solution == full[i].solution) continue;
+    ++stripped;
+    EXPECT_EQ(some[i].solution, "<think>\n</think>\n<answer>" + full[i].problem.answer + "</answer>");
+    // Still a well-formed, correct completion for the task's own verifier.
+    EXPECT_TRUE(find_task(full[i].problem.task).verify(full[i].problem, some[i].solution).correct);
+  }
+  EXPECT_NEAR(static_cast<double>(stripped) / full.size(), 0.70, 0.08);
+
+  mixed.answer_only_percent = 100;
+  for (const Example& example : generate_dataset(mixed)) EXPECT_EQ(example.solution.find("<think>\n</think>"), 0u);
+  mixed.answer_only_percent = 101;
+  EXPECT_THROW(generate_dataset(mixed), ember::UsageError);
+  mixed.answer_only_percent = -1;
+  EXPECT_THROW(generate_dataset(mixed), ember::UsageError);
+}
