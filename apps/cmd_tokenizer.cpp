@@ -31,6 +31,7 @@ struct TrainArgs {
   int64_t min_frequency = 2;
   std::string field = "text";
   int threads = 0;
+  std::string digits = "grouped";
 };
 
 struct CodecArgs {
@@ -69,6 +70,7 @@ void run_train(const TrainArgs& args) {
   options.min_frequency = args.min_frequency;
   options.jsonl_field = args.field;
   options.threads = args.threads;
+  options.split_pattern = std::string(args.digits == "single" ? data::kQwen2SplitPattern : data::kGpt4SplitPattern);
   for (const std::string& special : args.specials)
     if (std::find(options.special_tokens.begin(), options.special_tokens.end(), special) ==
         options.special_tokens.end())
@@ -148,6 +150,11 @@ void register_tokenizer(CLI::App& app) {
       ->capture_default_str();
   train_cmd->add_option("--field", train.field, "Document field of .jsonl inputs")->capture_default_str();
   train_cmd->add_option("--threads", train.threads, "Word-counting threads (0: all cores)")->capture_default_str();
+  train_cmd->add_option("--digits", train.digits,
+                        "How numbers are pre-split: 'grouped' (runs of 1-3 digits, Llama-3 / GPT-4) or 'single' "
+                        "(one digit per piece, Qwen2)")
+      ->check(CLI::IsMember({"grouped", "single"}))
+      ->capture_default_str();
   train_cmd->callback([] { run_train(train); });
 
   static CodecArgs encode;

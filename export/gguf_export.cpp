@@ -17,10 +17,6 @@ namespace fs = std::filesystem;
 namespace ember::exporting {
 namespace {
 
-/// The Qwen2 split pattern (single digits instead of groups of 1-3).
-constexpr std::string_view kQwen2SplitPattern =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-
 enum TokenType : int32_t { kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5 };
 
 std::string gguf_architecture(const model::ModelConfig& config) {
@@ -158,7 +154,7 @@ std::string gguf_pre_tokenizer(const data::Tokenizer& tokenizer) {
   if (spec.pre_tokenizer == data::PreTokenizerKind::ByteLevelWithRegex) return "gpt-2";
   if (spec.pre_tokenizer == data::PreTokenizerKind::SplitThenByteLevel) {
     if (spec.split_pattern == data::kGpt4SplitPattern) return "llama-bpe";
-    if (spec.split_pattern == kQwen2SplitPattern) return "qwen2";
+    if (spec.split_pattern == data::kQwen2SplitPattern) return "qwen2";
   }
   fail_usage("the tokenizer's pre-tokenizer (split pattern '{}') has no llama.cpp equivalent "
              "(supported: the Llama-3 / GPT-4 pattern, Qwen2's, GPT-2's)",

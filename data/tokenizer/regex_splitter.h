@@ -13,6 +13,12 @@ namespace ember::data {
 inline constexpr std::string_view kGpt4SplitPattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+/// The Qwen2 split pattern: the GPT-4 one with single digits (\p{N}) instead of groups of 1-3, so
+/// every number is spelled digit by digit and arithmetic works on digits, not on memorised
+/// multi-digit tokens. llama.cpp knows it as pre-tokenizer "qwen2".
+inline constexpr std::string_view kQwen2SplitPattern =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
 /// The GPT-2 pattern that a ByteLevel pre-tokenizer with use_regex=true applies.
 inline constexpr std::string_view kGpt2SplitPattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";

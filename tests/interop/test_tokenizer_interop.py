@@ -152,6 +152,16 @@ def main():
          "--special", "<|im_start|>"])
     compare("ember-trained", ember_path, lines + ["<|im_start|>user"])
 
+    # (a') trained by Ember with single-digit pre-splitting: the Qwen2 pattern, every digit a piece.
+    digits_path = os.path.join(TMP, "ember_tokenizer_digits.json")
+    run(["tokenizer", "train", "--input", corpus_path, "--vocab-size", "3000", "--out", digits_path,
+         "--digits", "single"])
+    compare("ember-trained single digits", digits_path, lines + ["What is 516 - 2459?"])
+    hf_digits = Tokenizer.from_file(digits_path)
+    pieces = hf_digits.encode("x 2026 y", add_special_tokens=False).tokens
+    if [piece for piece in pieces if any(c.isdigit() for c in piece)] != list("2026"):
+        failures.append(f"single digits: 'x 2026 y' pre-split into {pieces}, expected each digit alone")
+
     # (b) trained by tokenizers, loaded by Ember.
     split = pre_tokenizers.Split(Regex(GPT4_PATTERN), behavior="isolated", invert=False)
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
