@@ -4,6 +4,7 @@
 // time, for each GRPO-family configuration; and the rollout/trainer log-prob gap must be ~0.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include <ATen/Context.h>
@@ -30,7 +31,11 @@ struct RlSetup {
 };
 
 /// Mean reward of the first and of the last three steps.
-std::pair<double, double> train_tiny(const RlSetup& setup, int64_t steps, double* first_gap) {
+/// With vocab_limit > 0 the ids at and above it play an embedding's padding rows (a tokenizer
+/// smaller than the model's vocabulary): rollout and trainer both leave them out, and the largest
+/// sampled id goes to *largest_token.
+std::pair<double, double> train_tiny(const RlSetup& setup, int64_t steps, double* first_gap, int64_t vocab_limit = 0,
+                                     int64_t* largest_token = nullptr) {
   at::manual_seed(3);
   model::ModelConfig config;
   config.vocab_size = 8;
@@ -55,11 +60,13 @@ std::pair<double, double> train_tiny(const RlSetup& setup, int64_t steps, double
   update.loss.aggregation = setup.aggregation;
   update.loss.eps_high = setup.eps_high;
   update.loss.norm_length = 2;
+  update.vocab_limit = vocab_limit;
   std::vector<double> step_rewards;
   for (int64_t step = 1; step <= steps; ++step) {
     model::GenerationOptions generation;
     generation.max_new_tokens = 2;
     generation.seed = uint64_t(step) * 1000;
+    generation.sampling.vocab_limit = vocab_limit;
     std::vector<std::vector<int64_t>> prompts(size_t(groups * group_size), std::vector<int64_t>{1, 2});
     auto completions = model::generate(policy, prompts, generation);
     RolloutBatch batch;
@@ -70,6 +77,8 @@ std::pair<double, double> train_tiny(const RlSetup& setup, int64_t steps, double
       r.index = i;
       r.prompt_ids = prompts[i];
       r.completion_ids = completions[i].token_ids;
+      for (int64_t id : r.completion_ids)
+        if (largest_token) *largest_token = std::max(*largest_token, id);
       r.logprobs = completions[i].logprobs;
       r.reward = completions[i].token_ids.front() == kTarget ? 1.0 : 0.0;
       rewards.push_back(r.reward);
@@ -110,4 +119,16 @@ TEST(RlLearns, RewardRisesForEveryConfiguration) {
 TEST(RlLearns, IsDeterministic) {
   const RlSetup grpo{AdvantageMode::kGroupMeanStd, LossAggregation::kSeqMeanTokenMean, 0.2, 1, 1};
   EXPECT_EQ(train_tiny(grpo, 4, nullptr), train_tiny(grpo, 4, nullptr));
+}
+
+TEST(RlLearns, PaddedVocabularyRowsAreNeitherSampledNorScored) {
+  // Ids 6 and 7 are padding rows: never sampled, and the trainer's log-probs are over ids 0..5
+  // like the sampler's, so the first update sees no gap. kTarget (5) is inside the limit.
+  const RlSetup grpo{AdvantageMode::kGroupMeanStd, LossAggregation::kSeqMeanTokenMean, 0.2, 1, 1};
+  double gap = 1;
+  int64_t largest = -1;
+  auto [before, after] = train_tiny(grpo, 20, &gap, /*vocab_limit=*/6, &largest);
+  EXPECT_EQ(largest, 5);
+  EXPECT_LT(gap, 1e-4) << "rollout and trainer log-probs differ";
+  EXPECT_GT(after, 0.8) << "reward " << before << " -> " << after;
 }

@@ -61,6 +61,7 @@ SampledMicroBatch sampled_micro_batch(model::Transformer& sampler, const data::T
   model::GenerationOptions generation;
   generation.max_new_tokens = options.max_new_tokens;
   generation.sampling.temperature = options.temperature;
+  generation.sampling.vocab_limit = tokenizer.vocab_size();  // never sample the embedding's padding rows
   generation.stop_tokens = {rl::eos_token(tokenizer)};
   for (int64_t i = 0; i < count; ++i) {
     prompts.push_back(rl::encode_prompt(tokenizer, problems[size_t(i)].prompt));

@@ -92,11 +92,11 @@ UpdateStats update_policy(Trainer& trainer, model::Transformer& policy, model::T
       for (size_t i : parts[size_t(m)]) sequences.push_back(scored(batch.rollouts[i]));
       auto tensors = make_sequence_batch(sequences, device);
       AutocastScope autocast(options.bf16_autocast);
-      auto current = token_logprobs(policy, tensors, options.temperature, epoch == 0);
+      auto current = token_logprobs(policy, tensors, options.temperature, options.vocab_limit, epoch == 0);
       PolicyLossInputs inputs{current.logprobs, tensors.old_logprobs, {}, tensors.advantages, tensors.mask};
       if (options.loss.kl_coef > 0) {
         c10::NoGradGuard no_grad;
-        inputs.ref_logprobs = token_logprobs(*reference, tensors, options.temperature, false).logprobs;
+        inputs.ref_logprobs = token_logprobs(*reference, tensors, options.temperature, options.vocab_limit, false).logprobs;
       }
       auto loss = policy_loss(inputs, options.loss, normaliser);
       sums.tokens += loss.sums.tokens;

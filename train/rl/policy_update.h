@@ -34,6 +34,7 @@ struct UpdateOptions {
   int64_t minibatches = 1;       ///< optimizer steps per epoch (at most one per rollout)
   int64_t micro_batch_size = 0;  ///< sequences per forward; 0 = the whole minibatch
   double temperature = 1.0;
+  int64_t vocab_limit = 0;  ///< log-probs over ids below this (the tokenizer's vocabulary); 0 = all
   PolicyLossOptions loss;
   uint64_t seed = 0;
   bool bf16_autocast = false;  ///< forward under bf16 autocast (CUDA)

@@ -227,7 +227,8 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
   RewardFunction rewards(task, rl.format_weight, rl.reward_command, rl.reward_timeout_s);
   RolloutCollector collector(policy, reference ? &*reference : nullptr, tokenizer, task, rewards,
                              rollout_options(config, mesh->dp_group.get()));
-  const auto update = update_options(config, runtime, mesh->dp_group.get());
+  auto update = update_options(config, runtime, mesh->dp_group.get());
+  update.vocab_limit = tokenizer.vocab_size();
   TaskEvalOptions eval_options;
   eval_options.samples = rl.eval_samples;
   eval_options.seed = uint64_t(rl.eval_seed);

@@ -96,6 +96,7 @@ void RolloutCollector::sample_groups(const std::vector<data::tasks::Problem>& pr
   generation.max_new_tokens = options_.max_new_tokens;
   generation.sampling.temperature = options_.temperature;
   generation.sampling.top_p = options_.top_p;
+  generation.sampling.vocab_limit = tokenizer_.vocab_size();  // never sample the embedding's padding rows
   generation.stop_tokens = {eos_id_};
   for (size_t p = 0; p < problems.size(); ++p) {
     auto ids = encode_prompt(tokenizer_, problems[p].prompt);
@@ -145,7 +146,7 @@ void RolloutCollector::shape_rewards(std::vector<Rollout>& rollouts) {
   for (const auto& r : rollouts) sequences.push_back({&r.prompt_ids, &r.completion_ids, &r.logprobs, 0.0, true});
   auto device = (*reference_)->parameters().front().device();
   auto batch = make_sequence_batch(sequences, device);
-  auto reference = token_logprobs(*reference_, batch, options_.temperature, false);
+  auto reference = token_logprobs(*reference_, batch, options_.temperature, tokenizer_.vocab_size(), false);
   auto kl = (kl_estimate(batch.old_logprobs, reference.logprobs, options_.kl_estimator) * batch.mask).sum(1).cpu();
   for (size_t i = 0; i < rollouts.size(); ++i) {
     rollouts[i].kl = kl[int64_t(i)].item<double>();

@@ -58,8 +58,9 @@ SequenceBatch make_sequence_batch(const std::vector<ScoredSequence>& sequences, 
 }
 
 TokenLogprobs token_logprobs(model::Transformer& model, const SequenceBatch& batch, double temperature,
-                             bool with_entropy) {
+                             int64_t vocab_limit, bool with_entropy) {
   auto logits = model->forward(batch.input_ids).to(at::kFloat);
+  if (vocab_limit > 0 && vocab_limit < logits.size(-1)) logits = logits.narrow(-1, 0, vocab_limit);
   if (temperature != 1.0) logits = logits / temperature;
   const auto log_probs = at::log_softmax(logits, -1);
   TokenLogprobs out;

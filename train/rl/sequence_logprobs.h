@@ -49,8 +49,11 @@ struct TokenLogprobs {
   at::Tensor entropy;   ///< [B, T] fp32, detached; undefined unless requested
 };
 
-/// Runs `model` on the batch and gathers the log-probs of the targets at `temperature`.
+/// Runs `model` on the batch and gathers the log-probs of the targets at `temperature`. With
+/// vocab_limit > 0 the distribution is over ids below it only (the tokenizer's vocabulary, when the
+/// embedding has padding rows), as the sampler's is: otherwise the trainer and the rollout would
+/// disagree on every log-prob.
 TokenLogprobs token_logprobs(model::Transformer& model, const SequenceBatch& batch, double temperature,
-                             bool with_entropy);
+                             int64_t vocab_limit, bool with_entropy);
 
 }  // namespace ember::train::rl

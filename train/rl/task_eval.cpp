@@ -39,6 +39,7 @@ TaskEvalResult evaluate_task(model::Transformer& model, const data::Tokenizer& t
   model::GenerationOptions generation;
   generation.max_new_tokens = options.max_new_tokens;
   generation.sampling.temperature = options.temperature;
+  generation.sampling.vocab_limit = tokenizer.vocab_size();  // never sample the embedding's padding rows
   generation.stop_tokens = {eos_token(tokenizer)};
   std::vector<bool> solved(problems.size(), false);
   TaskEvalResult result;
