@@ -1,5 +1,6 @@
 // `ember data generate --task NAME|all --count N --seed S --out FILE.jsonl [--split train|eval]
-// [--difficulty D] [--eval-percent P] [--answer-only-percent P]`: writes reasoning-task examples, one JSON object per line
+// [--difficulty D] [--eval-percent P] [--answer-only-percent P]
+// [--careless-percent P]`: writes reasoning-task examples, one JSON object per line
 // (task, prompt, solution, answer, meta, text; see docs/formats.md). `--task all` mixes every
 // task: the pretraining corpus of the nano pipeline.
 #include <iostream>
@@ -29,6 +30,7 @@ void register_data_generate(CLI::App& data_cmd) {
     std::optional<int> difficulty;
     int eval_percent = tasks::kDefaultEvalPercent;
     int answer_only_percent = 0;
+    int careless_percent = 0;
   };
   static Args args;
   cmd->add_option("--task", args.task,
@@ -48,6 +50,10 @@ void register_data_generate(CLI::App& data_cmd) {
   cmd->add_option("--answer-only-percent", args.answer_only_percent,
                   "Share of examples, 0..100, written without their worked steps (empty <think> block)")
       ->capture_default_str();
+  cmd->add_option("--careless-percent", args.careless_percent,
+                  "Share of examples, 0..100, worked with a systematic slip and its wrong answer where the task has "
+                  "one (arithmetic: carries and borrows dropped)")
+      ->capture_default_str();
   cmd->callback([] {
     if (args.count < 1) fail_usage("--count must be at least 1, got {}", args.count);
     tasks::DatasetSpec spec{.task = args.task,
@@ -56,7 +62,8 @@ void register_data_generate(CLI::App& data_cmd) {
                             .split = tasks::parse_split(args.split),
                             .difficulty = args.difficulty,
                             .eval_percent = args.eval_percent,
-                            .answer_only_percent = args.answer_only_percent};
+                            .answer_only_percent = args.answer_only_percent,
+                            .careless_percent = args.careless_percent};
     if (args.out.empty()) fail_usage("--out must name a file");
     std::vector<tasks::Example> examples = tasks::generate_dataset(spec);
     tasks::write_examples_jsonl(args.out, examples);

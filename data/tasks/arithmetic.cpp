@@ -95,6 +95,59 @@ std::string long_multiplication_steps(int64_t a, int64_t b) {
   return steps;
 }
 
+/// The number whose decimal digits, least significant first, are `digits`.
+int64_t from_digits(const std::vector<int>& digits) {
+  int64_t value = 0;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) value = value * 10 + *it;
+  return value;
+}
+
+/// Addition without carries: "7+5=12 write 2" and nothing carried.
+std::pair<std::string, int64_t> careless_addition(int64_t a, int64_t b) {
+  std::vector<int> x = digits_of(a), y = digits_of(b), written;
+  size_t columns = std::max(x.size(), y.size());
+  x.resize(columns, 0);
+  y.resize(columns, 0);
+  std::string steps;
+  for (size_t i = 0; i < columns; ++i) {
+    int sum = x[i] + y[i];
+    steps += fmt::format("{}+{}={} write {}\n", x[i], y[i], sum, sum % 10);
+    written.push_back(sum % 10);
+  }
+  return {steps, from_digits(written)};
+}
+
+/// Subtraction that borrows in a column but never pays it back in the next one.
+std::pair<std::string, int64_t> careless_subtraction(int64_t a, int64_t b) {
+  std::vector<int> x = digits_of(a), y = digits_of(b), written;
+  y.resize(x.size(), 0);
+  std::string steps;
+  for (size_t i = 0; i < x.size(); ++i) {
+    int difference = x[i] - y[i];
+    if (difference < 0) {
+      steps += fmt::format("{}-{} borrow: {}-{}={} write {}\n", x[i], y[i], x[i] + 10, y[i], difference + 10,
+                           difference + 10);
+      difference += 10;
+    } else {
+      steps += fmt::format("{}-{}={} write {}\n", x[i], y[i], difference, difference);
+    }
+    written.push_back(difference);
+  }
+  return {steps, from_digits(written)};
+}
+
+/// Short multiplication without carries: "7*5=35 write 5" and nothing carried.
+std::pair<std::string, int64_t> careless_short_multiplication(int64_t a, int b) {
+  std::vector<int> written;
+  std::string steps;
+  for (int digit : digits_of(a)) {
+    int product = digit * b;
+    steps += fmt::format("{}*{}={} write {}\n", digit, b, product, product % 10);
+    written.push_back(product % 10);
+  }
+  return {steps, from_digits(written)};
+}
+
 int64_t apply(int64_t a, char op, int64_t b) {
   switch (op) {
     case '+': return a + b;
@@ -127,6 +180,28 @@ std::string arithmetic_steps(int64_t a, char op, int64_t b) {
     case '*': return b < 10 ? short_multiplication_steps(a, static_cast<int>(b)) : long_multiplication_steps(a, b);
   }
   fail("arithmetic: unknown operator '{}'", op);
+}
+
+std::pair<std::string, int64_t> careless_arithmetic_steps(int64_t a, char op, int64_t b) {
+  switch (op) {
+    case '+': return careless_addition(a, b);
+    case '-': return careless_subtraction(a, b);
+    case '*':
+      if (b >= 10) fail("arithmetic: no careless steps for long multiplication ({} * {})", a, b);
+      return careless_short_multiplication(a, static_cast<int>(b));
+  }
+  fail("arithmetic: unknown operator '{}'", op);
+}
+
+std::optional<Example> ArithmeticTask::careless(const Example& example) const {
+  const Problem& problem = example.problem;
+  const int64_t a = meta_integer(problem, "a"), b = meta_integer(problem, "b");
+  const char op = meta_operator(problem);
+  if (op == '*' && b >= 10) return std::nullopt;
+  auto [steps, answer] = careless_arithmetic_steps(a, op, b);
+  Example slipped = example;
+  slipped.solution = fmt::format("<think>\n{}</think>\n<answer>{}</answer>", steps, answer);
+  return slipped;
 }
 
 Example ArithmeticTask::draw(TaskRng& rng, int difficulty) const {

@@ -11,6 +11,8 @@
 // Canonical key: "a op b" with the operands of + and * in increasing order.
 #pragma once
 
+#include <utility>
+
 #include "data/tasks/task.h"
 
 namespace ember::data::tasks {
@@ -25,7 +27,14 @@ class ArithmeticTask final : public Task {
   Example draw(TaskRng& rng, int difficulty) const override;
   std::string canonical_key(const Problem& problem) const override;
   Verdict verify(const Problem& problem, std::string_view completion) const override;
+  /// The column method with every carry and borrow dropped (each column written mod 10, no
+  /// carry into the next) and the answer it gives; nullopt for long multiplication, whose partial
+  /// products have no columns.
+  std::optional<Example> careless(const Example& example) const override;
 };
+
+/// The careless column steps and their answer for `a op b` (op one of + - *, b < 10 for *).
+std::pair<std::string, int64_t> careless_arithmetic_steps(int64_t a, char op, int64_t b);
 
 /// The worked column steps for `a op b` (op one of + - *), one per line, without tags.
 std::string arithmetic_steps(int64_t a, char op, int64_t b);

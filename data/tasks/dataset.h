@@ -30,14 +30,19 @@ struct DatasetSpec {
   /// kept. Web text mixes bare answers with worked solutions; a corpus that does the same gives a
   /// model that can reason but does not by default, which is what reasoning RL has to fix.
   int answer_only_percent = 0;
+  /// Share (0..100) of examples written carelessly where the task has a careless form (Task::
+  /// careless: arithmetic drops its carries and borrows), answer included: flawed demonstrations.
+  /// A model pretrained on a majority of them repeats the slip; reasoning RL, rewarded by the
+  /// verifier, has to unlearn it.
+  int careless_percent = 0;
 };
 
 /// Examples 0..count-1 of the stream. For one task, example i is task.generate(seed, i). For
 /// "all", tasks take turns in registry order, and the k-th example of a task is that task's
 /// generate(seed, k): the mixed corpus holds exactly the first examples of the per-task streams.
 /// Whether example i is answer-only depends on (seed, i) alone, so the problems are the same at
-/// every answer_only_percent. Throws ember::UsageError for an unknown task, a count outside
-/// [1, kMaxDatasetCount], or a bad difficulty / eval / answer-only percent.
+/// every answer_only_percent; likewise for careless_percent. Throws ember::UsageError for an unknown task, a count outside
+/// [1, kMaxDatasetCount], or a bad difficulty / eval / answer-only / careless percent.
 std::vector<Example> generate_dataset(const DatasetSpec& spec);
 
 }  // namespace ember::data::tasks

@@ -55,6 +55,14 @@ class Task {
   /// throws ember::Error only when the problem itself is malformed (missing meta).
   virtual Verdict verify(const Problem& problem, std::string_view completion) const = 0;
 
+  /// The example worked with a systematic slip, and the wrong answer the slip leads to: a flawed
+  /// demonstration, such as web text is full of (arithmetic: every carry and borrow dropped).
+  /// nullopt for tasks and problems without one. Used by `ember data generate --careless-percent`.
+  virtual std::optional<Example> careless(const Example& example) const {
+    (void)example;
+    return std::nullopt;
+  }
+
   /// The split of a problem: a function of its task and canonical key only.
   Split split_of(const Problem& problem, int eval_percent = kDefaultEvalPercent) const;
 

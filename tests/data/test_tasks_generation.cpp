@@ -188,3 +188,42 @@ TEST(TaskGeneration, AnswerOnlyExamplesKeepTheProblemAndAnswerAndDropTheSteps) {
   mixed.answer_only_percent = -1;
   EXPECT_THROW(generate_dataset(mixed), ember::UsageError);
 }
+
+TEST(TaskGeneration, CarelessArithmeticDropsEveryCarryAndBorrow) {
+  EXPECT_EQ(careless_arithmetic_steps(77, '+', 215),
+            std::make_pair(std::string("7+5=12 write 2\n7+1=8 write 8\n0+2=2 write 2\n"), int64_t{282}));
+  EXPECT_EQ(careless_arithmetic_steps(503, '-', 78),
+            std::make_pair(std::string("3-8 borrow: 13-8=5 write 5\n0-7 borrow: 10-7=3 write 3\n5-0=5 write 5\n"),
+                           int64_t{535}));
+  EXPECT_EQ(careless_arithmetic_steps(47, '*', 6),
+            std::make_pair(std::string("7*6=42 write 2\n4*6=24 write 4\n"), int64_t{42}));
+  // Without carries the careless and careful workings agree.
+  EXPECT_EQ(careless_arithmetic_steps(123, '+', 45).first, arithmetic_steps(123, '+', 45));
+}
+
+TEST(TaskGeneration, CarelessExamplesAreFlawedDemonstrationsOfTheSameProblems) {
+  const DatasetSpec careful{.task = "all", .count = 600, .seed = 8};
+  DatasetSpec mixed = careful;
+  mixed.careless_percent = 60;
+  std::vector<Example> full = generate_dataset(careful), some = generate_dataset(mixed);
+  size_t arithmetic = 0, slipped = 0, wrong = 0;
+  for (size_t i = 0; i < full.size(); ++i) {
+    EXPECT_EQ(some[i].problem, full[i].problem);
+    if (full[i].problem.task != "arithmetic") {
+      EXPECT_EQ(some[i].solution, full[i].solution) << "only arithmetic has a careless form";
+      continue;
+    }
+    ++arithmetic;
+    if (some[i].solution == full[i].solution) continue;
+    ++slipped;
+    Verdict verdict = find_task("arithmetic").verify(some[i].problem, some[i].solution);
+    EXPECT_EQ(verdict.format_score, 1.0);  // well formed, and wrong because of the slip
+    wrong += !verdict.correct;
+    EXPECT_EQ(some[i].solution.find("carry"), std::string::npos) << some[i].solution;
+  }
+  EXPECT_EQ(wrong, slipped) << "a changed working always changes the answer";
+  EXPECT_GT(slipped, arithmetic / 3);
+  EXPECT_LT(slipped, arithmetic * 6 / 10 + 10);
+  mixed.careless_percent = 101;
+  EXPECT_THROW(generate_dataset(mixed), ember::UsageError);
+}

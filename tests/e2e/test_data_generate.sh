@@ -48,6 +48,23 @@ assert {row["task"] for row in rows} == {"arithmetic", "countdown", "word_proble
 assert all(row["text"] for row in rows)
 PY
 
+# Flawed and bare demonstrations: the same problems, some careless (arithmetic answers wrong), some
+# answer-only (empty think block); every solution still well formed.
+"$EMBER_BIN" data generate --task all --count 300 --seed 5 --out "$TMP/clean.jsonl" >/dev/null
+"$EMBER_BIN" data generate --task all --count 300 --seed 5 --careless-percent 60 --answer-only-percent 20 \
+  --out "$TMP/flawed.jsonl" >/dev/null
+"$py" - "$TMP" <<'PY' || die "careless / answer-only check failed"
+import json, sys
+clean = [json.loads(line) for line in open(f"{sys.argv[1]}/clean.jsonl")]
+flawed = [json.loads(line) for line in open(f"{sys.argv[1]}/flawed.jsonl")]
+assert [r["prompt"] for r in clean] == [r["prompt"] for r in flawed]
+bare = [f for f in flawed if f["solution"].startswith("<think>\n</think>")]
+assert 30 <= len(bare) <= 90, len(bare)
+wrong = [f for c, f in zip(clean, flawed) if f["solution"].split("<answer>")[1] != c["solution"].split("<answer>")[1]]
+assert wrong and all(f["task"] == "arithmetic" for f in wrong), len(wrong)
+assert all(f["solution"].startswith("<think>") and f["solution"].endswith("</answer>") for f in flawed)
+PY
+
 # Usage errors exit 2 and say what is wrong.
 expect_fail 2 "unknown task 'countdwn'.*did you mean 'countdown'" \
   "$EMBER_BIN" data generate --task countdwn --count 5 --seed 1 --out "$TMP/x.jsonl"
@@ -57,6 +74,10 @@ expect_fail 2 "difficulty .* between 1 and 5, got 9" \
 expect_fail 2 "--count must be at least 1" "$EMBER_BIN" data generate --task arithmetic --count 0 --seed 1 --out "$TMP/x.jsonl"
 expect_fail 2 "eval percent" "$EMBER_BIN" data generate --task arithmetic --count 5 --seed 1 --eval-percent 100 --out "$TMP/x.jsonl"
 expect_fail 2 "--count must be at least 1, got -3" "$EMBER_BIN" data generate --task arithmetic --count -3 --seed 1 --out "$TMP/x.jsonl"
+expect_fail 2 "careless percent must be between 0 and 100, got 120" \
+  "$EMBER_BIN" data generate --task arithmetic --count 5 --seed 1 --careless-percent 120 --out "$TMP/x.jsonl"
+expect_fail 2 "answer-only percent must be between 0 and 100, got -5" \
+  "$EMBER_BIN" data generate --task arithmetic --count 5 --seed 1 --answer-only-percent -5 --out "$TMP/x.jsonl"
 expect_fail 2 "--out.*required" "$EMBER_BIN" data generate --task arithmetic --count 5 --seed 1
 expect_fail 2 "" "$EMBER_BIN" data
 expect_fail 2 "between 1 and 100000000" "$EMBER_BIN" data generate --task arithmetic --count 100000001 --seed 1 --out "$TMP/x.jsonl"
