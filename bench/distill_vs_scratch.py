@@ -26,7 +26,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EMBER = os.environ.get("EMBER_BIN", str(ROOT / "build/bin/ember"))
-TASK = "word_problems"
 
 
 def run(*args: str) -> str:
@@ -44,7 +43,7 @@ def preset(command: str, path: str) -> dict:
 
 def evaluate(checkpoint: str, samples: int) -> dict:
     d = preset("distill", "configs/nano/distill.yaml")["distill"]
-    out = run(EMBER, "eval", "--checkpoint", checkpoint, "--task", TASK, "--samples", str(samples),
+    out = run(EMBER, "eval", "--checkpoint", checkpoint, "--task", d["task"], "--samples", str(samples),
               "--difficulty", str(d["difficulty"]), "--max-new-tokens", str(d["max_new_tokens"]))
     return json.loads(out.strip().splitlines()[-1])
 
@@ -131,7 +130,7 @@ def main() -> None:
         return "not reached" if value is None else f"{value:.3g}"
 
     lines = [
-        f"| model | parameters | held-out {TASK} accuracy (greedy, {args.samples}) | FLOPs spent | "
+        f"| model | parameters | held-out {preset('distill', 'configs/nano/distill.yaml')['distill']['task']} accuracy (greedy, {args.samples}) | FLOPs spent | "
         f"FLOPs to reach {target:.3f} |",
         "|---|---|---|---|---|",
         f"| teacher ({args.teacher}) | {teacher['params']:,} | {teacher['accuracy']:.3f} | (its own pretrain + RL) | - |",

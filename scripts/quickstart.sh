@@ -13,30 +13,43 @@ scripts/build.sh cpu-release ember
 EMBER=build/bin/ember
 OUT=runs/quickstart
 DATA=$OUT/data
+# What the data and the stages below are made of. A runs/quickstart made by another recipe is moved
+# aside (to runs/quickstart.old), never mixed with this one.
+RECIPE="nano pipeline v2: careless arithmetic 60%, RL on arithmetic difficulty 2, single-digit tokenizer"
+if [ -d "$OUT" ] && [ "$(cat "$OUT/recipe.txt" 2>/dev/null)" != "$RECIPE" ]; then
+  echo "$OUT was made by another quickstart recipe: moving it to $OUT.old"
+  rm -rf "$OUT.old"
+  mv "$OUT" "$OUT.old"
+fi
 mkdir -p "$DATA"
+echo "$RECIPE" > "$OUT/recipe.txt"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 stage() { echo; echo "=== $* ==="; }
 
-stage "1/8 generate the reasoning corpus and the distillation set (train split only)"
+stage "1/8 generate the reasoning corpus and the task set (train split only)"
+# 60% of the arithmetic solutions are careless: carries and borrows dropped, so their answers are
+# wrong. Like web text, the corpus holds flawed demonstrations; the pretrained model imitates them,
+# and RL against the verifier (stage 5) has to teach it to carry.
 if [ ! -s "$DATA/corpus.jsonl" ]; then
-  $EMBER data generate --task all --count 60000 --seed 1 --split train --out "$DATA/corpus.jsonl"
+  $EMBER data generate --task all --count 60000 --seed 1 --split train --careless-percent 60 --out "$DATA/corpus.jsonl"
 fi
-# Word problems at the RL stage's difficulty: the task-focused text the student is distilled on.
-if [ ! -s "$DATA/word_problems.jsonl" ]; then
-  $EMBER data generate --task word_problems --difficulty 2 --count 30000 --seed 2 --split train \
-    --out "$DATA/word_problems.jsonl"
+# Arithmetic at the RL stage's difficulty: the task-focused text of pretraining and distillation.
+if [ ! -s "$DATA/arithmetic.jsonl" ]; then
+  $EMBER data generate --task arithmetic --difficulty 2 --count 30000 --seed 2 --split train --careless-percent 60 \
+    --out "$DATA/arithmetic.jsonl"
 fi
 wc -l < "$DATA/corpus.jsonl" | xargs echo "corpus documents:"
-wc -l < "$DATA/word_problems.jsonl" | xargs echo "distillation documents:"
+wc -l < "$DATA/arithmetic.jsonl" | xargs echo "arithmetic documents:"
 
-stage "2/8 train the byte-level BPE tokenizer"
+stage "2/8 train the byte-level BPE tokenizer (numbers split into single digits)"
 if [ ! -s "$DATA/tokenizer.json" ]; then
-  $EMBER tokenizer train --input "$DATA/corpus.jsonl" --field text --vocab-size 1024 --out "$DATA/tokenizer.json"
+  $EMBER tokenizer train --input "$DATA/corpus.jsonl" --field text --vocab-size 1024 --digits single \
+    --out "$DATA/tokenizer.json"
 fi
 
 stage "3/8 pack both into HDF5 token stores"
-for name in corpus word_problems; do
+for name in corpus arithmetic; do
   if [ ! -s "$DATA/$name.h5" ]; then
     $EMBER data prepare --input "$DATA/$name.jsonl" --field text --tokenizer "$DATA/tokenizer.json" --out "$DATA/$name.h5"
   fi

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 PRESETS="$(cd "$(dirname "$0")/../../configs/nano" && pwd)"
 cd "$TMP"
 
-"$EMBER_BIN" data generate --task word_problems --count 2000 --seed 3 --split train --out corpus.jsonl
+"$EMBER_BIN" data generate --task arithmetic --count 2000 --seed 3 --split train --out corpus.jsonl
 "$EMBER_BIN" tokenizer train --input corpus.jsonl --field text --vocab-size 320 --out tokenizer.json
 "$EMBER_BIN" data prepare --input corpus.jsonl --field text --tokenizer tokenizer.json --out corpus.h5
 cat > tiny.yaml <<YAML
@@ -54,14 +54,14 @@ print("rl e2e: presets ran, metrics complete, resume exact")
 PY
 
 # RL checkpoints are complete checkpoints: ember eval reads their model config and tokenizer.
-"$EMBER_BIN" eval --checkpoint grpo --task word_problems --samples 8 --max-new-tokens 24 --threads 1 > eval.out
+"$EMBER_BIN" eval --checkpoint grpo --task arithmetic --samples 8 --max-new-tokens 24 --threads 1 > eval.out
 tail -n 1 eval.out | "$EMBER_PYTHON" -c '
 import json, sys
 r = json.loads(sys.stdin.read())
-assert r["task"] == "word_problems" and r["samples"] == 8 and 0 <= r["accuracy"] <= 1 and r["params"] > 0, r'
-"$EMBER_BIN" eval --checkpoint pre --task word_problems --samples 4 --pass-k 3 --temperature 1 --max-new-tokens 24 \
+assert r["task"] == "arithmetic" and r["samples"] == 8 and 0 <= r["accuracy"] <= 1 and r["params"] > 0, r'
+"$EMBER_BIN" eval --checkpoint pre --task arithmetic --samples 4 --pass-k 3 --temperature 1 --max-new-tokens 24 \
   --threads 1 | tail -n 1 | grep -q '"pass_k":3' || die "pass@k eval"
-expect_fail 2 "temperature" "$EMBER_BIN" eval --checkpoint pre --task word_problems --pass-k 2
+expect_fail 2 "temperature" "$EMBER_BIN" eval --checkpoint pre --task arithmetic --pass-k 2
 
 # External rewards: a command that pays 1 for short completions; then misbehaving commands.
 cat > reward.py <<'PY'
