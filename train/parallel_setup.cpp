@@ -28,6 +28,16 @@ ParallelRun setup_parallel_run(const TrainConfig& train, const ParallelConfig& p
   return run;
 }
 
+RunWriters open_run_writers(bool lead, const std::filesystem::path& run_dir, const MetricsConfig& metrics,
+                            const CheckpointConfig& checkpoint, int64_t first_step) {
+  RunWriters writers;
+  if (!lead) return writers;
+  writers.metrics.emplace(run_dir, metrics.tensorboard);
+  writers.metrics->truncate_from(first_step);
+  writers.checkpoints.emplace(run_dir, checkpoint.keep);
+  return writers;
+}
+
 distributed::ParallelPlan full_logits_plan() {
   auto plan = distributed::ParallelPlan::megatron();
   plan.vocab_parallel_loss = false;

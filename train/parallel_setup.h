@@ -17,7 +17,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -29,6 +31,7 @@
 #include "distributed/parallelize.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/metrics_log.h"
 #include "train/runtime.h"
 #include "train/trainer.h"
 
@@ -43,6 +46,20 @@ struct ParallelRun {
 
 /// Launch environment, runtime and mesh (parallel.dp x parallel.tp; one process: no-op groups).
 ParallelRun setup_parallel_run(const TrainConfig& train, const ParallelConfig& parallel);
+
+/// What the lead rank writes into the run directory: the metrics log (JSONL + TensorBoard) and the
+/// checkpoints. Other ranks hold neither.
+struct RunWriters {
+  std::optional<MetricsLog> metrics;
+  std::optional<CheckpointWriter> checkpoints;
+  /// The checkpoint writer on the lead, null elsewhere (what save_logical_checkpoint takes).
+  CheckpointWriter* checkpoint_writer() { return checkpoints ? &*checkpoints : nullptr; }
+};
+
+/// Opens the lead's writers in `run_dir`. The metrics log drops its lines of steps >= first_step:
+/// a resumed run logs those steps again.
+RunWriters open_run_writers(bool lead, const std::filesystem::path& run_dir, const MetricsConfig& metrics,
+                            const CheckpointConfig& checkpoint, int64_t first_step);
 
 /// The Megatron plan with the LM head's logits all-gathered over tp (gather_from_tp: forward
 /// all-gather along the vocabulary, backward this rank's slice): recipes that sample tokens or

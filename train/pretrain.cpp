@@ -203,17 +203,11 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
 
   auto peak = peak_flops(runtime.device, runtime.bf16_autocast, config.metrics.peak_flops);
   log::info("peak for MFU: {:.3g} FLOP/s ({})", peak.flops_per_s, peak.how);
-  std::optional<MetricsLog> metrics;
-  std::optional<CheckpointWriter> checkpoints;
-  if (lead) {
-    metrics.emplace(run_dir, config.metrics.tensorboard);
-    metrics->truncate_from(trainer.steps_done() + 1);
-    checkpoints.emplace(run_dir, config.checkpoint.keep);
-  }
+  RunWriters writers = open_run_writers(lead, run_dir, config.metrics, config.checkpoint, trainer.steps_done() + 1);
+  auto& metrics = writers.metrics;
   auto save_checkpoint = [&] {
-    const auto writer = checkpoints ? &*checkpoints : nullptr;
     const int64_t step = trainer.steps_done();
-    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writer, step, [&](Checkpoint& checkpoint) {
+    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), step, [&](Checkpoint& checkpoint) {
       checkpoint.optimizer["rng.cpu"] = cpu_rng_state();
       checkpoint.state = {{"loader", loader.state()},
                           {"tokens_seen", tokens_seen},

@@ -209,17 +209,11 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
   sampling.seed = uint64_t(config.train.seed);
   sampling.correct_only = d.mode == "seqkd" && d.seqkd_correct_only;
 
-  std::optional<MetricsLog> metrics;
-  std::optional<CheckpointWriter> checkpoints;
-  if (lead) {
-    metrics.emplace(run_dir, config.metrics.tensorboard);
-    metrics->truncate_from(trainer.steps_done() + 1);
-    checkpoints.emplace(run_dir, config.checkpoint.keep);
-  }
+  RunWriters writers = open_run_writers(lead, run_dir, config.metrics, config.checkpoint, trainer.steps_done() + 1);
+  auto& metrics = writers.metrics;
   auto save_checkpoint = [&] {
-    const auto writer = checkpoints ? &*checkpoints : nullptr;
     const int64_t step = trainer.steps_done();
-    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writer, step, [&](Checkpoint& checkpoint) {
+    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), step, [&](Checkpoint& checkpoint) {
       checkpoint.state = {{"next_prompt_index", state.next_prompt_index},
                           {"tokens", state.tokens},
                           {"teacher_flops", state.teacher_flops},

@@ -246,16 +246,13 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
               result.samples, rl.task);
   };
 
-  std::optional<MetricsLog> metrics;
-  std::optional<CheckpointWriter> checkpoints;
-  if (lead) {
-    metrics.emplace(run_dir, config.metrics.tensorboard);
-    checkpoints.emplace(run_dir, config.checkpoint.keep);
-  }
+  // A fresh run logs its step-0 evaluation; a resumed one logs from the step after its checkpoint.
+  RunWriters writers =
+      open_run_writers(lead, run_dir, config.metrics, config.checkpoint, state.step == 0 ? 0 : state.step + 1);
+  auto& metrics = writers.metrics;
   auto save_checkpoint = [&] {
     // Named by RL step; the optimizer's own count is in the state.
-    const auto writer = checkpoints ? &*checkpoints : nullptr;
-    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writer, state.step, [&](Checkpoint& checkpoint) {
+    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), state.step, [&](Checkpoint& checkpoint) {
       checkpoint.state = to_json(state);
       checkpoint.state["optimizer_steps"] = trainer.steps_done();
       checkpoint.state["bad_steps_total"] = trainer.bad_steps_total();
@@ -265,7 +262,6 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
     });
   };
 
-  if (metrics) metrics->truncate_from(state.step == 0 ? 0 : state.step + 1);
   if (state.step == 0) {
     std::vector<std::pair<std::string, double>> scalars;
     evaluate(0, scalars);
