@@ -2,7 +2,6 @@
 #include "model/fused_projections.h"
 
 #include <atomic>
-#include <typeinfo>
 #include <vector>
 
 #include <ATen/autocast_mode.h>
@@ -27,7 +26,7 @@ bool fused_projections_apply(const at::Tensor& x, std::initializer_list<const Pr
   if (!fused_projections_enabled() || !fused_kernels_enabled() || !x.is_cuda()) return false;
   const bool biased = (*projections.begin())->bias.defined();
   for (const auto* projection : projections) {
-    if (typeid(*projection) != typeid(ProjectionImpl)) return false;  // a tensor-parallel slot
+    if (!projection->plain_gemm()) return false;
     if (projection->weight.size(1) != x.size(-1) || projection->bias.defined() != biased) return false;
   }
   return true;

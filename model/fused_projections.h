@@ -26,8 +26,8 @@ namespace ember::model {
 void set_fused_projections_enabled(bool enabled);
 bool fused_projections_enabled();
 
-/// True when both switches are on, x is a CUDA tensor, every module is exactly a ProjectionImpl
-/// (not a tensor-parallel subclass) reading x's feature size, and either all or none have a bias.
+/// True when both switches are on, x is a CUDA tensor, every module is a plain GEMM
+/// (ProjectionImpl::plain_gemm) reading x's feature size, and either all or none have a bias.
 bool fused_projections_apply(const at::Tensor& x, std::initializer_list<const ProjectionImpl*> projections);
 
 /// x [..., C] -> [..., sum of out_features]: x (W_1; W_2; ...)^T (+ (b_1; b_2; ...)), the outputs of

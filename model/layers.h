@@ -23,6 +23,10 @@ class ProjectionImpl : public torch::nn::LinearImpl {
  public:
   using torch::nn::LinearImpl::LinearImpl;
   virtual torch::Tensor forward(const torch::Tensor& x) { return torch::nn::LinearImpl::forward(x); }
+  /// Whether forward is exactly x W^T (+ b) of the whole weight, so that projections of one input
+  /// may run as a single GEMM (model/fused_projections.h). A subclass whose forward does more
+  /// (communication, a shard of the output) returns false.
+  virtual bool plain_gemm() const { return true; }
 };
 TORCH_MODULE(Projection);
 

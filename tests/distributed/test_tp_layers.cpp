@@ -60,6 +60,10 @@ TEST(TpLayers, ColumnThenRowMatchesTwoFullLinears) {
     auto down = full_linear(2 * p, 5, /*bias=*/true, 20);
     ColumnParallelLinear column(*up, TpLayerOptions{tp, sequence_parallel, false});
     RowParallelLinear row(*down, TpLayerOptions{tp, sequence_parallel, false});
+    // The slots communicate, so the fused projections must never merge them into one GEMM.
+    EXPECT_TRUE(up->plain_gemm());
+    EXPECT_FALSE(column->plain_gemm());
+    EXPECT_FALSE(row->plain_gemm());
     auto x = same_everywhere({2, 2 * p, 5}, 30);
     auto w = same_everywhere({2, 2 * p, 5}, 31);
 
