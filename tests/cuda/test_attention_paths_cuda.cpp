@@ -25,19 +25,15 @@
 #include "model/fused_projections.h"
 #include "model/layers.h"
 #include "train/runtime.h"
+#include "tests/model/fused_kernel_checks.h"
 
 using namespace ember;
+using fused_checks::relative_error;
 
 namespace {
 
 #define SKIP_WITHOUT_GPU() \
   if (!at::hasCUDA()) GTEST_SKIP() << "no usable CUDA GPU"
-
-/// |a - b|_max / |b|_max, in double on the CPU.
-double relative_error(const at::Tensor& a, const at::Tensor& b) {
-  auto bd = b.to(at::kCPU, at::kDouble);
-  return (a.to(at::kCPU, at::kDouble) - bd).abs().max().item<double>() / (bd.abs().max().item<double>() + 1e-30);
-}
 
 at::TensorOptions gpu(at::ScalarType dtype) { return at::TensorOptions().device(at::kCUDA).dtype(dtype); }
 

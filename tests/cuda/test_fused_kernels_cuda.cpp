@@ -23,6 +23,7 @@
 #include <torch/csrc/autograd/function.h>
 
 #include "model/fused_kernels.h"
+#include "tests/model/fused_kernel_checks.h"
 #include "model/layers.h"
 #include "model/loss.h"
 #include "model/transformer.h"
@@ -31,47 +32,17 @@
 
 using namespace ember;
 
+using fused_checks::FusedSwitch;
+using fused_checks::relative_error;
+using fused_checks::run;
+using fused_checks::Run;
+
 namespace {
 
 #define SKIP_WITHOUT_GPU() \
   if (!at::hasCUDA()) GTEST_SKIP() << "no usable CUDA GPU"
 
-/// Sets the process-wide switch for a scope.
-class FusedSwitch {
- public:
-  explicit FusedSwitch(bool enabled) : previous_(model::fused_kernels_enabled()) {
-    model::set_fused_kernels_enabled(enabled);
-  }
-  ~FusedSwitch() { model::set_fused_kernels_enabled(previous_); }
-  FusedSwitch(const FusedSwitch&) = delete;
-  FusedSwitch& operator=(const FusedSwitch&) = delete;
-
- private:
-  bool previous_;
-};
-
-/// |a - b|_max / |b|_max, in double on the CPU.
-double relative_error(const at::Tensor& a, const at::Tensor& b) {
-  auto bd = b.to(at::kCPU, at::kDouble);
-  return (a.to(at::kCPU, at::kDouble) - bd).abs().max().item<double>() / (bd.abs().max().item<double>() + 1e-30);
-}
-
 at::TensorOptions gpu(at::ScalarType dtype) { return at::TensorOptions().device(at::kCUDA).dtype(dtype); }
-
-struct Run {
-  at::Tensor y, dx, dparam;
-  std::string grad_fn;
-};
-
-/// y, param = f(x) on a fresh leaf copy of x; the gradients of sum(y * dy) for x and param.
-template <typename F>
-Run run(bool fused, const at::Tensor& x_in, const at::Tensor& dy, const F& f) {
-  FusedSwitch scope(fused);
-  auto x = x_in.detach().clone().requires_grad_(true);
-  auto [y, param] = f(x);
-  y.backward(dy);
-  return {y.detach(), x.grad(), param.defined() ? param.grad() : at::Tensor(), y.grad_fn()->name()};
-}
 
 /// The fused run took `function`, the composite did not; same dtypes and shapes; close values.
 void expect_close(const Run& fused, const Run& composite, const char* function, at::ScalarType dtype) {

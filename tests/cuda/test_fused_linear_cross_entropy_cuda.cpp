@@ -18,19 +18,15 @@
 #include "model/loss.h"
 #include "model/transformer.h"
 #include "train/runtime.h"
+#include "tests/model/fused_kernel_checks.h"
 
 using namespace ember;
+using fused_checks::relative_error;
 
 namespace {
 
 #define SKIP_WITHOUT_GPU() \
   if (!at::hasCUDA()) GTEST_SKIP() << "no usable CUDA GPU"
-
-/// |a - b|_max / |b|_max, in double on the CPU.
-double relative_error(const at::Tensor& a, const at::Tensor& b) {
-  auto bd = b.to(at::kCPU, at::kDouble);
-  return (a.to(at::kCPU, at::kDouble) - bd).abs().max().item<double>() / (bd.abs().max().item<double>() + 1e-30);
-}
 
 struct Pass {
   at::Tensor loss, dhidden, dweight;

@@ -13,47 +13,19 @@
 #include <torch/csrc/autograd/function.h>
 
 #include "model/fused_kernels.h"
+#include "tests/model/fused_kernel_checks.h"
 #include "model/layers.h"
 #include "model/loss.h"
 #include "model/transformer.h"
 
 using namespace ember;
 
+using fused_checks::FusedSwitch;
+using fused_checks::relative_error;
+using fused_checks::run;
+using fused_checks::Run;
+
 namespace {
-
-/// Sets the process-wide switch for a scope.
-class FusedSwitch {
- public:
-  explicit FusedSwitch(bool enabled) : previous_(model::fused_kernels_enabled()) {
-    model::set_fused_kernels_enabled(enabled);
-  }
-  ~FusedSwitch() { model::set_fused_kernels_enabled(previous_); }
-  FusedSwitch(const FusedSwitch&) = delete;
-  FusedSwitch& operator=(const FusedSwitch&) = delete;
-
- private:
-  bool previous_;
-};
-
-double relative_error(const at::Tensor& a, const at::Tensor& b) {
-  auto bd = b.to(at::kDouble);
-  return (a.to(at::kDouble) - bd).abs().max().item<double>() / (bd.abs().max().item<double>() + 1e-30);
-}
-
-struct Run {
-  at::Tensor y, dx, dparam;
-  std::string grad_fn;
-};
-
-/// y = f(x) and the gradients of sum(y * dy) with respect to x and (when defined) a parameter.
-template <typename F>
-Run run(bool fused, const at::Tensor& x_in, const at::Tensor& dy, const F& f) {
-  FusedSwitch scope(fused);
-  auto x = x_in.detach().clone().requires_grad_(true);
-  auto [y, param] = f(x);
-  y.backward(dy);
-  return {y.detach(), x.grad(), param.defined() ? param.grad() : at::Tensor(), y.grad_fn()->name()};
-}
 
 void expect_same(const Run& fused, const Run& composite, const char* function) {
   EXPECT_NE(fused.grad_fn.find(function), std::string::npos) << fused.grad_fn;
