@@ -20,7 +20,7 @@ std::pair<at::Tensor, at::Tensor> KVCache::update(int64_t layer, const at::Tenso
     fail("KV cache overflow: {} filled + {} new slots exceed the capacity of {}", length_, tokens, capacity_);
   }
   if (!keys_.at(layer).defined()) {
-    // The heads this rank holds: n_kv_heads, or n_kv_heads / tp under tensor parallelism.
+    // Shaped like the update: the cache holds whichever heads the attention module computes.
     keys_[layer] = at::empty({batch_, k.size(1), capacity_, k.size(3)}, options_);
     values_[layer] = at::empty({batch_, v.size(1), capacity_, v.size(3)}, options_);
   }

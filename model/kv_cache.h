@@ -1,6 +1,6 @@
 // Key/value cache for incremental decoding: per layer, keys and values allocated at the layer's
-// first update as [B, K, max_len, d] (K key/value heads of the update: n_kv_heads, or the
-// n_kv_heads / tp this rank holds under tensor parallelism; d head_dim). All rows share one write
+// first update as [B, K, max_len, d] (K and d as the update's keys have them: the heads the
+// attention module computes, which need not be all n_kv_heads of the config). All rows share one write
 // cursor `length`: a forward over T new tokens writes slots [length, length + T) in every layer,
 // and attention reads slots [0, length + T). Rows of different lengths are left-padded by the
 // caller, whose attention mask hides the padding slots (see generate.h).

@@ -58,11 +58,7 @@ SampledMicroBatch sampled_micro_batch(model::Transformer& sampler, const data::T
   auto problems = rl::draw_problems(task, data::tasks::Split::train, options.seed, first, count, options.difficulty);
   next_prompt_index += uint64_t(count);
   std::vector<std::vector<int64_t>> prompts;
-  model::GenerationOptions generation;
-  generation.max_new_tokens = options.max_new_tokens;
-  generation.sampling.temperature = options.temperature;
-  generation.sampling.vocab_limit = tokenizer.vocab_size();  // never sample the embedding's padding rows
-  generation.stop_tokens = {rl::eos_token(tokenizer)};
+  auto generation = rl::completion_options(tokenizer, options.max_new_tokens, options.temperature);
   for (int64_t i = 0; i < count; ++i) {
     prompts.push_back(rl::encode_prompt(tokenizer, problems[size_t(i)].prompt));
     generation.seeds.push_back(prompt_seed(options.seed, first + uint64_t(i)));

@@ -82,8 +82,8 @@ RolloutCollector::RolloutCollector(model::Transformer& policy, model::Transforme
       tokenizer_(tokenizer),
       task_(task),
       rewards_(rewards),
-      options_(options),
-      eos_id_(eos_token(tokenizer)) {
+      options_(options) {
+  eos_token(tokenizer);  // a tokenizer without <|eos|> fails here, not at the first rollout
   if (options_.kl_reward_coef > 0 && reference_ == nullptr) fail_usage("a KL in the reward needs a reference model");
   if (options_.group_size < 1 || options_.prompts < 1) fail_usage("rollouts need at least one prompt and one sample");
 }
@@ -92,12 +92,8 @@ void RolloutCollector::sample_groups(const std::vector<data::tasks::Problem>& pr
                                      std::vector<Rollout>& out, RolloutStats& stats) {
   const auto group_size = size_t(options_.group_size);
   std::vector<std::vector<int64_t>> prompts;
-  model::GenerationOptions generation;
-  generation.max_new_tokens = options_.max_new_tokens;
-  generation.sampling.temperature = options_.temperature;
+  auto generation = completion_options(tokenizer_, options_.max_new_tokens, options_.temperature);
   generation.sampling.top_p = options_.top_p;
-  generation.sampling.vocab_limit = tokenizer_.vocab_size();  // never sample the embedding's padding rows
-  generation.stop_tokens = {eos_id_};
   for (size_t p = 0; p < problems.size(); ++p) {
     auto ids = encode_prompt(tokenizer_, problems[p].prompt);
     for (size_t k = 0; k < group_size; ++k) {

@@ -115,7 +115,6 @@ class RolloutCollector {
   const data::tasks::Task& task_;
   const RewardFunction& rewards_;
   RolloutOptions options_;
-  int64_t eos_id_;
 };
 
 }  // namespace ember::train::rl

@@ -36,11 +36,7 @@ TaskEvalResult evaluate_task(model::Transformer& model, const data::Tokenizer& t
     for (size_t j = 0; j < k; ++j) prompts.push_back(ids);
   }
 
-  model::GenerationOptions generation;
-  generation.max_new_tokens = options.max_new_tokens;
-  generation.sampling.temperature = options.temperature;
-  generation.sampling.vocab_limit = tokenizer.vocab_size();  // never sample the embedding's padding rows
-  generation.stop_tokens = {eos_token(tokenizer)};
+  auto generation = completion_options(tokenizer, options.max_new_tokens, options.temperature);
   std::vector<bool> solved(problems.size(), false);
   TaskEvalResult result;
   const size_t chunk = size_t(std::max<int64_t>(1, options.batch_size));

@@ -57,6 +57,16 @@ int64_t eos_token(const data::Tokenizer& tokenizer) {
   return *id;
 }
 
+model::GenerationOptions completion_options(const data::Tokenizer& tokenizer, int64_t max_new_tokens,
+                                            double temperature) {
+  model::GenerationOptions generation;
+  generation.max_new_tokens = max_new_tokens;
+  generation.sampling.temperature = temperature;
+  generation.sampling.vocab_limit = tokenizer.vocab_size();
+  generation.stop_tokens = {eos_token(tokenizer)};
+  return generation;
+}
+
 std::string completion_text(const data::Tokenizer& tokenizer, const model::Completion& completion) {
   std::vector<int32_t> ids(completion.token_ids.begin(), completion.token_ids.end());
   if (completion.finish_reason == model::FinishReason::kStop && !ids.empty()) ids.pop_back();

@@ -36,6 +36,12 @@ std::vector<int64_t> encode_prompt(const data::Tokenizer& tokenizer, const std::
 /// The id of <|eos|>, the stop token of every completion; throws ember::Error when missing.
 int64_t eos_token(const data::Tokenizer& tokenizer);
 
+/// Generation of task completions with `tokenizer`: at most max_new_tokens, at `temperature`, ending
+/// at <|eos|>, sampling only the tokenizer's ids (never the embedding's padding rows). RL rollouts,
+/// task evaluation and on-policy distillation all complete prompts this way.
+model::GenerationOptions completion_options(const data::Tokenizer& tokenizer, int64_t max_new_tokens,
+                                            double temperature);
+
 /// The completion's text, without its stop token.
 std::string completion_text(const data::Tokenizer& tokenizer, const model::Completion& completion);
 
