@@ -26,16 +26,13 @@
 #include "model/layers.h"
 #include "train/runtime.h"
 #include "tests/model/fused_kernel_checks.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace ember;
+using cuda_testing::gpu;
 using fused_checks::relative_error;
 
 namespace {
-
-#define SKIP_WITHOUT_GPU() \
-  if (!at::hasCUDA()) GTEST_SKIP() << "no usable CUDA GPU"
-
-at::TensorOptions gpu(at::ScalarType dtype) { return at::TensorOptions().device(at::kCUDA).dtype(dtype); }
 
 /// Sets the fused-projections switch for a scope.
 class ProjectionsSwitch {
@@ -216,7 +213,9 @@ TEST(CudaAttentionBackend, EachBackendMatchesTheFp32Reference) {
     std::cout << "attention backend " << backend << ": " << result.node << ", errors vs fp32 math: y "
               << relative_error(result.y, reference.y) << ", dq " << relative_error(result.dq, reference.dq) << ", dk "
               << relative_error(result.dk, reference.dk) << ", dv " << relative_error(result.dv, reference.dv) << "\n";
-    if (!node.empty()) EXPECT_NE(result.node.find(node), std::string::npos) << result.node;
+    if (!node.empty()) {
+      EXPECT_NE(result.node.find(node), std::string::npos) << result.node;
+    }
     EXPECT_LT(relative_error(result.y, reference.y), 2e-2);
     EXPECT_LT(relative_error(result.dq, reference.dq), 3e-2);
     EXPECT_LT(relative_error(result.dk, reference.dk), 3e-2);

@@ -15,27 +15,12 @@
 #include "train/config.h"
 #include "train/runtime.h"
 #include "train/trainer.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace ember;
+using cuda_testing::small_config;
 
 namespace {
-
-#define SKIP_WITHOUT_GPU() \
-  if (!at::hasCUDA()) GTEST_SKIP() << "no usable CUDA GPU"
-
-model::ModelConfig small_config() {
-  model::ModelConfig c;
-  c.vocab_size = 256;
-  c.d_model = 128;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 320;
-  c.max_seq_len = 128;
-  c.qk_norm = true;
-  c.tie_embeddings = false;
-  return c;
-}
 
 /// Relative max error |a - b|_max / |b|_max.
 double relative_error(const at::Tensor& a, const at::Tensor& b) {
@@ -59,8 +44,8 @@ TEST(Cuda, ForwardAndBackwardMatchCpuInFp32) {
   SKIP_WITHOUT_GPU();
   at::globalContext().setAllowTF32CuBLAS(false);
   at::manual_seed(0);
-  model::Transformer cpu_model(small_config());
-  model::Transformer gpu_model(small_config());
+  model::Transformer cpu_model(small_config(/*qk_norm=*/true));
+  model::Transformer gpu_model(small_config(/*qk_norm=*/true));
   copy_to_gpu(cpu_model, gpu_model);
   auto tokens = at::randint(256, {2, 65}, at::kLong);
   auto inputs = tokens.narrow(1, 0, 64), targets = tokens.narrow(1, 1, 64);
@@ -80,7 +65,7 @@ TEST(Cuda, ForwardAndBackwardMatchCpuInFp32) {
 TEST(Cuda, Bf16AutocastTrainingLearns) {
   SKIP_WITHOUT_GPU();
   at::manual_seed(1);
-  model::Transformer net(small_config());
+  model::Transformer net(small_config(/*qk_norm=*/true));
   net->to(at::kCUDA);
   train::OptimConfig optim;
   optim.lr = 3e-3;
@@ -108,8 +93,8 @@ TEST(Cuda, GreedyGenerationMatchesCpu) {
   SKIP_WITHOUT_GPU();
   at::globalContext().setAllowTF32CuBLAS(false);
   at::manual_seed(2);
-  model::Transformer cpu_model(small_config());
-  model::Transformer gpu_model(small_config());
+  model::Transformer cpu_model(small_config(/*qk_norm=*/true));
+  model::Transformer gpu_model(small_config(/*qk_norm=*/true));
   copy_to_gpu(cpu_model, gpu_model);
   std::vector<std::vector<int64_t>> prompts = {{5, 6, 7}, {9, 10, 11, 12, 13}};
   model::GenerationOptions options;

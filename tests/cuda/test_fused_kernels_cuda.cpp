@@ -29,8 +29,11 @@
 #include "model/transformer.h"
 #include "train/config.h"
 #include "train/runtime.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace ember;
+using cuda_testing::gpu;
+using cuda_testing::small_config;
 
 using fused_checks::FusedSwitch;
 using fused_checks::relative_error;
@@ -38,11 +41,6 @@ using fused_checks::run;
 using fused_checks::Run;
 
 namespace {
-
-#define SKIP_WITHOUT_GPU() \
-  if (!at::hasCUDA()) GTEST_SKIP() << "no usable CUDA GPU"
-
-at::TensorOptions gpu(at::ScalarType dtype) { return at::TensorOptions().device(at::kCUDA).dtype(dtype); }
 
 /// The fused run took `function`, the composite did not; same dtypes and shapes; close values.
 void expect_close(const Run& fused, const Run& composite, const char* function, at::ScalarType dtype) {
@@ -108,20 +106,6 @@ void check_swiglu(std::vector<int64_t> shape, at::ScalarType dtype) {
                      at::Tensor());
   };
   expect_close(run(true, gate, dy, f), run(false, gate, dy, f), "SwigluFunction", dtype);
-}
-
-model::ModelConfig small_config(bool qk_norm) {
-  model::ModelConfig c;
-  c.vocab_size = 256;
-  c.d_model = 128;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 320;
-  c.max_seq_len = 128;
-  c.qk_norm = qk_norm;
-  c.tie_embeddings = false;
-  return c;
 }
 
 struct ModelPass {

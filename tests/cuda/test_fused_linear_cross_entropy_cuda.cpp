@@ -19,14 +19,12 @@
 #include "model/transformer.h"
 #include "train/runtime.h"
 #include "tests/model/fused_kernel_checks.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace ember;
 using fused_checks::relative_error;
 
 namespace {
-
-#define SKIP_WITHOUT_GPU() \
-  if (!at::hasCUDA()) GTEST_SKIP() << "no usable CUDA GPU"
 
 struct Pass {
   at::Tensor loss, dhidden, dweight;
