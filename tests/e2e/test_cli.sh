@@ -30,4 +30,8 @@ expect_fail 2 "optim.lrr.*typo.yaml.*did you mean 'optim.lr'" "$EMBER_BIN" pretr
 expect_fail 2 "not found" "$EMBER_BIN" pretrain --config "$TMP/missing.yaml"
 expect_fail 2 "" "$EMBER_BIN" no-such-command
 expect_fail 2 "unknown log level" "$EMBER_BIN" --log-level chatty version
+printf 'some text 123\n' > "$TMP/text.txt"
+expect_fail 2 "--digits: triple not in \\{grouped,single\\}" \
+  "$EMBER_BIN" tokenizer train --input "$TMP/text.txt" --vocab-size 300 --out "$TMP/t.json" --digits triple
+[ ! -e "$TMP/t.json" ] || die "a rejected tokenizer train wrote its output"
 echo "e2e cli: ok"
