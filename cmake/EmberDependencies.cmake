@@ -95,6 +95,14 @@ if(EMBER_WITH_TORCH)
   # remove_all crashes when called from our code; naming libstdc++ first among the needed
   # libraries makes the dynamic linker bind the system one.
   target_link_options(ember_torch INTERFACE "LINKER:--push-state,--no-as-needed" -lstdc++ "LINKER:--pop-state")
+  # The Fortran BLAS sgemm_ that LibTorch's CPU library exports from the BLAS it was built with
+  # (MKL in the x86-64 wheels): the CPU attention kernel (model/cpu_attention.cpp) calls it on
+  # blocks from its own threads. Without it that kernel is off and LibTorch's attention runs.
+  include(CheckCXXSourceCompiles)
+  find_library(EMBER_TORCH_CPU_LIBRARY torch_cpu PATHS "${TORCH_INSTALL_PREFIX}/lib" NO_DEFAULT_PATH)
+  set(CMAKE_REQUIRED_LIBRARIES ${EMBER_TORCH_CPU_LIBRARY})
+  check_cxx_source_compiles([[extern "C" void sgemm_(); int main() { sgemm_(); }]] EMBER_HAVE_BLAS_SGEMM)
+  unset(CMAKE_REQUIRED_LIBRARIES)
 
   if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
     set(EMBER_HAVE_CUDA ON)

@@ -8,6 +8,7 @@
 #include <ATen/ops/where.h>
 #include <ATen/ops/zeros_like.h>
 
+#include "model/cpu_attention.h"
 #include "model/fused_projections.h"
 
 namespace ember::model {
@@ -78,8 +79,11 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     std::tie(k, v) = cache->update(layer, k, v);
   }
   const bool grouped = q.size(1) != k.size(1);
-  auto out = at::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional(mask) : std::nullopt,
-                                              /*dropout_p=*/0.0, /*is_causal=*/!mask.defined(), std::nullopt, grouped);
+  auto out = !mask.defined() && cpu_causal_attention_applies(q, k, v)
+                 ? cpu_causal_attention(q, k, v)
+                 : at::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional(mask) : std::nullopt,
+                                                /*dropout_p=*/0.0, /*is_causal=*/!mask.defined(), std::nullopt,
+                                                grouped);
   return o_proj->forward(out.transpose(1, 2).reshape({batch, out.size(2), -1}));
 }
 

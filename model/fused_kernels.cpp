@@ -14,6 +14,8 @@
 #include <ATen/ops/silu.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include "model/cpu_vector_math.h"
+
 #if EMBER_HAVE_CUDA
 #include "model/fused_kernels_cuda.h"
 #endif
@@ -218,7 +220,7 @@ class SwigluFunction : public torch::autograd::Function<SwigluFunction> {
     const float* u = up.const_data_ptr<float>();
     float* out = h.mutable_data_ptr<float>();
     at::parallel_for(0, gate.numel(), 4096, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+      vec::swiglu(g + begin, u + begin, out + begin, end - begin);
     });
     return h;
   }
@@ -240,11 +242,7 @@ class SwigluFunction : public torch::autograd::Function<SwigluFunction> {
     float* dg = dgate.mutable_data_ptr<float>();
     float* du = dup.mutable_data_ptr<float>();
     at::parallel_for(0, dh.numel(), 4096, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const float s = 1.0f / (1.0f + std::exp(-g[i]));
-        dg[i] = d[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
-        du[i] = d[i] * g[i] * s;
-      }
+      vec::swiglu_backward(d + begin, g + begin, u + begin, dg + begin, du + begin, end - begin);
     });
     return {dgate, dup};
   }

@@ -3,6 +3,8 @@
 // single-process logits [B, T, V], a loss on them back-propagates to the logical gradients, and
 // KV-cache generation on the sharded model (the cache holds n_kv_heads / tp heads) samples the
 // single-process tokens, the same on every rank, with the same log-probs.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include <ATen/TensorOperators.h>
@@ -72,7 +74,12 @@ TEST(FullLogits, ForwardAndBackwardMatchOneProcess) {
       }
       auto full = layout.gather_full(local);
       for (const auto& [name, g] : want) {
-        EXPECT_TRUE(full.at(name).allclose(g, 1e-4, 1e-6)) << "tp " << tp << " " << name;
+        // Absolute tolerance on the gradient's scale: sharded heads change BLAS leading
+        // dimensions, hence the rounding, of sums with entries up to about 10 here.
+        const double scale = std::max(1.0, g.abs().max().item<double>());
+        EXPECT_TRUE(full.at(name).allclose(g, 1e-4, 1e-6 * scale))
+            << "tp " << tp << " " << name << ": max difference " << (full.at(name) - g).abs().max().item<double>()
+            << ", gradient scale " << scale;
       }
     }
   }

@@ -1,0 +1,23 @@
+// Causal self-attention on the CPU in fp32, forward and backward: what
+// at::scaled_dot_product_attention(q, k, v, is_causal=true) computes for training and prefill
+// without a mask, as one autograd Function whose products are BLAS sgemm calls on blocks of
+// queries (see cpu_attention.cpp for the maths and the blocking). The attention layer
+// (attention.cpp) takes it when cpu_causal_attention_applies and LibTorch's kernels otherwise
+// (a mask, a KV cache, another device or dtype, or train.fused_kernels=false).
+#pragma once
+
+#include <ATen/Tensor.h>
+
+namespace ember::model {
+
+/// True when the fused kernels are on (fused_kernels.h), the build has a BLAS sgemm, and q
+/// [B, H, T, D], k and v [B, Hkv, T, D] are fp32 CPU tensors with H a multiple of Hkv (grouped
+/// query attention) and as many keys as queries.
+bool cpu_causal_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+
+/// softmax(q k^T / sqrt(D) + causal mask) v, each key/value head shared by H / Hkv query heads.
+/// Any strides with a unit last one. The result is [B, H, T, D] laid out in memory as
+/// [B, T, H, D], so the output projection reads it without a copy.
+at::Tensor cpu_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+
+}  // namespace ember::model

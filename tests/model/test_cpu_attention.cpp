@@ -1,0 +1,110 @@
+// cpu_causal_attention (model/cpu_attention.h) against LibTorch's scaled_dot_product_attention in
+// fp64: outputs and q / k / v gradients for one query block and several (T not a multiple of the
+// block), grouped-query heads, token-major views and contiguous inputs, a single token; results
+// identical for one and two threads; the predicate refuses what the kernel does not implement.
+#include <algorithm>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <ATen/Parallel.h>
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/equal.h>
+#include <ATen/ops/randn.h>
+#include <ATen/ops/scaled_dot_product_attention.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include "model/cpu_attention.h"
+#include "model/fused_kernels.h"
+
+using namespace ember;
+
+namespace {
+
+struct Shape {
+  int64_t batch, heads, kv_heads, tokens, dim;
+  bool token_major;  ///< q, k, v as [B, T, H, D] memory viewed [B, H, T, D] (what the layer passes)
+};
+
+std::vector<at::Tensor> make_inputs(const Shape& s) {
+  auto make = [&](int64_t heads) {
+    return s.token_major ? at::randn({s.batch, s.tokens, heads, s.dim}).transpose(1, 2)
+                         : at::randn({s.batch, heads, s.tokens, s.dim});
+  };
+  return {make(s.heads), make(s.kv_heads), make(s.kv_heads)};
+}
+
+/// Output followed by the q, k, v gradients for the output gradient dy.
+std::vector<at::Tensor> output_and_gradients(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                             const at::Tensor& dy, bool reference) {
+  auto qg = q.detach().requires_grad_(true), kg = k.detach().requires_grad_(true), vg = v.detach().requires_grad_(true);
+  auto out = reference ? at::scaled_dot_product_attention(qg, kg, vg, std::nullopt, 0.0, /*is_causal=*/true, std::nullopt,
+                                                          q.size(1) != k.size(1))
+                       : model::cpu_causal_attention(qg, kg, vg);
+  auto grads = torch::autograd::grad({out}, {qg, kg, vg}, {dy});
+  return {out, grads[0], grads[1], grads[2]};
+}
+
+/// |a - b|_max / max(|b|_max, 1): relative for the O(1) tensors here, absolute where the reference
+/// is near zero (a single token's dq and dk are exactly 0 in exact arithmetic).
+double max_error(const at::Tensor& a, const at::Tensor& b) {
+  auto bd = b.to(at::kDouble);
+  return (a.to(at::kDouble) - bd).abs().max().item<double>() / std::max(bd.abs().max().item<double>(), 1.0);
+}
+
+}  // namespace
+
+TEST(CpuAttention, MatchesScaledDotProductAttentionInFp64) {
+  const std::vector<Shape> shapes{
+      {2, 3, 3, 40, 16, false},   // one query block
+      {2, 3, 3, 150, 16, true},   // three blocks, the last one partial
+      {1, 4, 2, 70, 32, true},    // grouped-query attention: two query heads per key/value head
+      {3, 6, 1, 65, 8, false},    // multi-query attention, one row past a block
+      {1, 2, 2, 1, 16, true},     // a single token
+  };
+  for (const auto& s : shapes) {
+    SCOPED_TRACE(testing::Message() << "B " << s.batch << " H " << s.heads << " Hkv " << s.kv_heads << " T " << s.tokens
+                                    << " D " << s.dim << (s.token_major ? " token-major" : " contiguous"));
+    at::manual_seed(5);
+    const auto in = make_inputs(s);
+    ASSERT_TRUE(model::cpu_causal_attention_applies(in[0], in[1], in[2]));
+    const auto dy = at::randn({s.batch, s.heads, s.tokens, s.dim});
+    const auto ours = output_and_gradients(in[0], in[1], in[2], dy, false);
+    const auto reference = output_and_gradients(in[0].to(at::kDouble), in[1].to(at::kDouble), in[2].to(at::kDouble),
+                                                dy.to(at::kDouble), true);
+    const char* names[] = {"output", "dq", "dk", "dv"};
+    for (size_t i = 0; i < ours.size(); ++i) {
+      EXPECT_EQ(ours[i].sizes(), reference[i].sizes()) << names[i];
+      EXPECT_LT(max_error(ours[i], reference[i]), 2e-6) << names[i];
+    }
+    // The output is [B, T, H, D] memory: the output projection's view of it needs no copy.
+    EXPECT_TRUE(ours[0].transpose(1, 2).is_contiguous());
+  }
+}
+
+TEST(CpuAttention, SameResultsForOneAndTwoThreads) {
+  const Shape s{2, 4, 2, 130, 16, true};
+  at::manual_seed(9);
+  const auto in = make_inputs(s);
+  const auto dy = at::randn({s.batch, s.heads, s.tokens, s.dim});
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const auto one = output_and_gradients(in[0], in[1], in[2], dy, false);
+  at::set_num_threads(2);
+  const auto two = output_and_gradients(in[0], in[1], in[2], dy, false);
+  at::set_num_threads(threads);
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(at::equal(one[i], two[i])) << "tensor " << i;
+}
+
+TEST(CpuAttention, RefusesWhatItDoesNotImplement) {
+  auto q = at::randn({1, 4, 8, 16}), k = at::randn({1, 2, 8, 16}), v = at::randn({1, 2, 8, 16});
+  EXPECT_TRUE(model::cpu_causal_attention_applies(q, k, v));
+  EXPECT_FALSE(model::cpu_causal_attention_applies(q.to(at::kDouble), k.to(at::kDouble), v.to(at::kDouble)));
+  EXPECT_FALSE(model::cpu_causal_attention_applies(q, at::randn({1, 3, 8, 16}), at::randn({1, 3, 8, 16})));
+  EXPECT_FALSE(model::cpu_causal_attention_applies(q, at::randn({1, 2, 9, 16}), at::randn({1, 2, 9, 16})));
+  EXPECT_FALSE(model::cpu_causal_attention_applies(q, k, at::randn({1, 2, 8, 8})));
+  EXPECT_FALSE(model::cpu_causal_attention_applies(q.flatten(0, 1), k.flatten(0, 1), v.flatten(0, 1)));
+  model::set_fused_kernels_enabled(false);
+  EXPECT_FALSE(model::cpu_causal_attention_applies(q, k, v));
+  model::set_fused_kernels_enabled(true);
+  EXPECT_THROW(model::cpu_causal_attention(q.to(at::kDouble), k.to(at::kDouble), v.to(at::kDouble)), c10::Error);
+}
