@@ -9,12 +9,21 @@
 #include <ATen/ops/rsqrt.h>
 #include <ATen/ops/silu.h>
 
+#include "model/cpu_decode_linear.h"
 #include "model/fused_kernels.h"
 #include "model/fused_projections.h"
 
 namespace ember::model {
 
-torch::Tensor TokenEmbeddingImpl::attend(const torch::Tensor& hidden) { return at::matmul(hidden, weight.t()); }
+torch::Tensor ProjectionImpl::forward(const torch::Tensor& x) {
+  if (cpu_decode_linear_applies(x, weight, bias)) return cpu_decode_linear(x, weight, bias);
+  return torch::nn::LinearImpl::forward(x);
+}
+
+torch::Tensor TokenEmbeddingImpl::attend(const torch::Tensor& hidden) {
+  if (cpu_decode_linear_applies(hidden, weight)) return cpu_decode_linear(hidden, weight);
+  return at::matmul(hidden, weight.t());
+}
 
 RMSNormImpl::RMSNormImpl(RMSNormOptions options_) : options(std::move(options_)) { reset(); }
 

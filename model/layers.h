@@ -22,7 +22,9 @@ namespace ember::model {
 class ProjectionImpl : public torch::nn::LinearImpl {
  public:
   using torch::nn::LinearImpl::LinearImpl;
-  virtual torch::Tensor forward(const torch::Tensor& x) { return torch::nn::LinearImpl::forward(x); }
+  /// x W^T (+ b): at::linear, or the decode kernel for a few rows at inference on the CPU
+  /// (cpu_decode_linear.h).
+  virtual torch::Tensor forward(const torch::Tensor& x);
   /// Whether forward is exactly x W^T (+ b) of the whole weight, so that projections of one input
   /// may run as a single GEMM (model/fused_projections.h). A subclass whose forward does more
   /// (communication, a shard of the output) returns false.

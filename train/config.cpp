@@ -42,9 +42,9 @@ void describe_train(Schema& s, TrainConfig& c) {
   s.add("train.spike_window", c.spike_window, "Accepted steps the loss-spike guard compares against.").min(2);
   s.add("train.fused_kernels", c.fused_kernels,
         "Fused RMSNorm, RoPE and SwiGLU kernels (CPU fp32; CUDA fp32, bf16, fp16) and, on CPU fp32, Ember's "
-        "causal attention (blocked BLAS products, recomputed probabilities) instead of composite ATen ops and "
-        "LibTorch's attention: same maths, fewer memory passes. Process-wide; false lets a benchmark measure "
-        "the composite path.");
+        "causal attention (blocked BLAS products, recomputed probabilities) and decode projections (a few rows "
+        "at inference, AVX-512) instead of composite ATen ops, LibTorch's attention and at::linear: same maths, "
+        "fewer memory passes. Process-wide; false lets a benchmark measure the composite path.");
   s.add("train.fused_lm_loss", c.fused_lm_loss,
         "Training loss through the chunked fused LM head + cross-entropy (gradients computed in the forward "
         "pass; no full-vocabulary logits in memory) instead of logits then cross-entropy: same loss. Without "
