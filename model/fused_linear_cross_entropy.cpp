@@ -6,10 +6,16 @@
 //   dh_c   = valid * (G W)         dW += G^T (valid * h_c)   (fp32 accumulator)
 // Masking the [c, d] operands rather than G keeps every [c, V] pass count at: GEMM write,
 // log-softmax read + write, exp read + write, and two GEMM reads of G.
+// CPU fp32 turns the logits into G in place instead, one row at a time while the row is in cache
+// (max, exp and sum, scale, minus one at the target; ignored rows become zeros, so no operand is
+// masked): GEMM write, one read + write, and the two GEMM reads.
 #include "model/fused_linear_cross_entropy.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
@@ -24,6 +30,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/error.h"
+#include "model/cpu_vector_math.h"
 
 namespace ember::model {
 
@@ -37,6 +44,40 @@ at::ScalarType compute_dtype(const at::Tensor& hidden, const at::Tensor& weight)
   const auto device = hidden.device().type();
   if (at::autocast::is_autocast_enabled(device)) return at::autocast::get_autocast_dtype(device);
   return at::promote_types(hidden.scalar_type(), weight.scalar_type());
+}
+
+/// CPU fp32, in place: each row of logits [c, V] with a target becomes softmax - onehot(target),
+/// the gradient of its cross-entropy, and each ignored row zeros. Returns the summed
+/// cross-entropy of the rows with a target (in row order: deterministic).
+double cross_entropy_gradient_rows(at::Tensor& logits, const at::Tensor& targets, int64_t ignore_index) {
+  const int64_t rows = logits.size(0), vocab = logits.size(1);
+  const auto ids = targets.contiguous();
+  const int64_t* target = ids.const_data_ptr<int64_t>();
+  for (int64_t r = 0; r < rows; ++r) {
+    if (target[r] != ignore_index && (target[r] < 0 || target[r] >= vocab)) {
+      fail("fused_linear_cross_entropy: target id {} at row {} is outside the vocabulary [0, {})", target[r], r, vocab);
+    }
+  }
+  float* data = logits.mutable_data_ptr<float>();
+  std::vector<double> row_loss(static_cast<size_t>(rows), 0.0);
+  at::parallel_for(0, rows, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      float* x = data + r * vocab;
+      if (target[r] == ignore_index) {
+        std::fill(x, x + vocab, 0.0f);
+        continue;
+      }
+      const float picked = x[target[r]];
+      const float shift = vec::max(x, vocab);
+      const float sum = vec::exp_shifted_sum(x, vocab, shift);
+      vec::scale(x, vocab, 1.0f / sum);
+      x[target[r]] -= 1.0f;
+      row_loss[size_t(r)] = double(shift) + std::log(double(sum)) - double(picked);
+    }
+  });
+  double total = 0;
+  for (double value : row_loss) total += value;
+  return total;
 }
 
 struct FusedLinearCrossEntropyFunction : torch::autograd::Function<FusedLinearCrossEntropyFunction> {
@@ -56,6 +97,19 @@ struct FusedLinearCrossEntropyFunction : torch::autograd::Function<FusedLinearCr
       const int64_t rows = std::min(chunk_tokens, n - start);
       const auto h_c = h.narrow(0, start, rows);
       const auto t_c = targets.narrow(0, start, rows);
+      if (dtype == at::kFloat && h.device().is_cpu()) {
+        auto g = at::mm(h_c, w.t());  // logits, then G in place
+        loss.add_(cross_entropy_gradient_rows(g, t_c, ignore_index));
+        auto dh_c = dhidden.narrow(0, start, rows);
+        at::mm_out(dh_c, g, w);
+        auto part = at::mm(g.t(), h_c);
+        if (dweight.defined()) {
+          dweight.add_(part);
+        } else {
+          dweight = part;
+        }
+        continue;
+      }
       const auto valid = t_c.ne(ignore_index).unsqueeze(1);             // [c, 1] bool
       const auto target = at::where(valid, t_c.unsqueeze(1), 0);         // [c, 1], ignored -> 0
       auto logp = at::log_softmax(at::mm(h_c, w.t()), 1, at::kFloat);  // [c, V] fp32

@@ -120,6 +120,20 @@ TEST(FusedLinearCrossEntropy, RejectsMismatchedShapes) {
   EXPECT_ANY_THROW(model::fused_linear_cross_entropy(p.hidden, p.weight, p.targets, model::kIgnoreIndex, 0));
 }
 
+TEST(FusedLinearCrossEntropy, RejectsTargetsOutsideTheVocabulary) {
+  const Problem p(6, 8, 10, 5);
+  for (int64_t bad : {int64_t(10), int64_t(-3)}) {
+    auto targets = p.targets.clone();
+    targets[2] = bad;
+    try {
+      model::fused_linear_cross_entropy(p.hidden, p.weight, targets);
+      ADD_FAILURE() << "target " << bad << " accepted";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("target id " + std::to_string(bad)), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(FusedLinearCrossEntropy, PretrainStepIsTheSameWithTheSwitchOnAndOff) {
   for (bool tie : {true, false}) {
     model::ModelConfig c;
