@@ -19,16 +19,8 @@ inline at::TensorOptions gpu(at::ScalarType dtype) { return at::TensorOptions().
 /// A 2-layer grouped-query decoder (vocabulary 256, d_model 128, 4 heads over 2 kv heads, SwiGLU
 /// 320, untied LM head): big enough for every kernel path, small enough for seconds.
 inline model::ModelConfig small_config(bool qk_norm) {
-  model::ModelConfig c;
-  c.vocab_size = 256;
-  c.d_model = 128;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 320;
-  c.max_seq_len = 128;
-  c.qk_norm = qk_norm;
-  c.tie_embeddings = false;
+  model::ModelConfig c{.vocab_size = 256, .d_model = 128, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2,
+                       .ffn_hidden = 320, .max_seq_len = 128, .qk_norm = qk_norm, .tie_embeddings = false};
   return c;
 }
 

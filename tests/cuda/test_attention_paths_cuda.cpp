@@ -85,13 +85,8 @@ void expect_same(torch::nn::Module& module, const at::Tensor& x, bool autocast, 
 }
 
 model::ModelConfig attention_config(bool bias) {
-  model::ModelConfig c;
-  c.d_model = 256;
-  c.n_heads = 8;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 320;
-  c.max_seq_len = 128;
-  c.attn_bias = bias;
+  model::ModelConfig c{.d_model = 256, .n_heads = 8, .n_kv_heads = 2, .ffn_hidden = 320, .max_seq_len = 128,
+                       .attn_bias = bias};
   return c;
 }
 

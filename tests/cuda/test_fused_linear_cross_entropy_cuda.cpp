@@ -86,15 +86,8 @@ TEST(CudaFusedLinearCrossEntropy, MatchesUnfusedInFp32AndUnderBf16Autocast) {
 TEST(CudaFusedLinearCrossEntropy, WholeModelSameWithSwitchOnAndOffUnderBf16Autocast) {
   SKIP_WITHOUT_GPU();
   for (bool tie : {true, false}) {
-    model::ModelConfig c;
-    c.vocab_size = 512;
-    c.d_model = 64;
-    c.n_layers = 2;
-    c.n_heads = 4;
-    c.n_kv_heads = 2;
-    c.ffn_hidden = 128;
-    c.max_seq_len = 64;
-    c.tie_embeddings = tie;
+    model::ModelConfig c{.vocab_size = 512, .d_model = 64, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2,
+                         .ffn_hidden = 128, .max_seq_len = 64, .tie_embeddings = tie};
     at::manual_seed(12);
     model::Transformer net(c);
     net->to(at::kCUDA);

@@ -19,17 +19,8 @@ namespace ember::distributed {
 namespace {
 
 model::ModelConfig tiny_config(bool tied) {
-  model::ModelConfig c;
-  c.vocab_size = 32;
-  c.d_model = 16;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 32;
-  c.max_seq_len = 16;
-  c.qk_norm = true;
-  c.tie_embeddings = tied;
-  c.init_std = 0.2;
+  model::ModelConfig c{.vocab_size = 32, .d_model = 16, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .ffn_hidden = 32,
+                       .max_seq_len = 16, .qk_norm = true, .tie_embeddings = tied, .init_std = 0.2};
   return c;
 }
 

@@ -21,18 +21,10 @@ namespace {
 constexpr int64_t kBatch = 4, kTokens = 8;
 
 model::ModelConfig tiny_config(bool tied) {
-  model::ModelConfig c;
-  c.vocab_size = 32;
-  c.d_model = 16;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 4;
-  c.ffn_hidden = 32;
-  c.max_seq_len = kTokens;
-  c.qk_norm = true;
-  c.attn_bias = true;
-  c.tie_embeddings = tied;
-  c.init_std = 0.2;  // large enough that every gradient is far from zero
+  // init_std 0.2: large enough that every gradient is far from zero
+  model::ModelConfig c{.vocab_size = 32, .d_model = 16, .n_layers = 2, .n_heads = 4, .n_kv_heads = 4, .ffn_hidden = 32,
+                       .max_seq_len = kTokens, .qk_norm = true, .attn_bias = true, .tie_embeddings = tied,
+                       .init_std = 0.2};
   return c;
 }
 

@@ -14,16 +14,8 @@ namespace ember::exporting {
 namespace {
 
 model::ModelConfig small_config() {
-  model::ModelConfig config;
-  config.vocab_size = 100;
-  config.d_model = 32;
-  config.n_layers = 2;
-  config.n_heads = 4;
-  config.n_kv_heads = 2;
-  config.head_dim = 16;
-  config.ffn_hidden = 48;
-  config.max_seq_len = 64;
-  config.tie_embeddings = false;
+  model::ModelConfig config{.vocab_size = 100, .d_model = 32, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2,
+                            .head_dim = 16, .ffn_hidden = 48, .max_seq_len = 64, .tie_embeddings = false};
   return config;
 }
 

@@ -96,15 +96,8 @@ TEST(FusedKernels, SwigluSwitchOffRunsTheCompositeWithTheSameResults) {
 }
 
 TEST(FusedKernels, WholeModelIsTheSameWithTheSwitchOff) {
-  model::ModelConfig c;
-  c.vocab_size = 64;
-  c.d_model = 48;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 80;
-  c.max_seq_len = 32;
-  c.qk_norm = true;
+  model::ModelConfig c{.vocab_size = 64, .d_model = 48, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .ffn_hidden = 80,
+                       .max_seq_len = 32, .qk_norm = true};
   at::manual_seed(3);
   model::Transformer net(c);
   auto tokens = at::randint(64, {2, 17}, at::kLong);

@@ -136,15 +136,8 @@ TEST(FusedLinearCrossEntropy, RejectsTargetsOutsideTheVocabulary) {
 
 TEST(FusedLinearCrossEntropy, PretrainStepIsTheSameWithTheSwitchOnAndOff) {
   for (bool tie : {true, false}) {
-    model::ModelConfig c;
-    c.vocab_size = 96;
-    c.d_model = 32;
-    c.n_layers = 2;
-    c.n_heads = 4;
-    c.n_kv_heads = 2;
-    c.ffn_hidden = 64;
-    c.max_seq_len = 32;
-    c.tie_embeddings = tie;
+    model::ModelConfig c{.vocab_size = 96, .d_model = 32, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2,
+                         .ffn_hidden = 64, .max_seq_len = 32, .tie_embeddings = tie};
     at::manual_seed(6);
     model::Transformer net(c);
     auto tokens = at::randint(96, {3, 21}, at::kLong);

@@ -21,16 +21,9 @@ using namespace ember::model;
 namespace {
 
 ModelConfig small_config() {
-  ModelConfig c;
-  c.vocab_size = 97;
-  c.d_model = 64;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.ffn_hidden = 160;
-  c.max_seq_len = 64;
-  c.qk_norm = true;
-  c.init_std = 0.2;  // peaked distributions: greedy choices far from ties
+  // init_std 0.2: peaked distributions, so greedy choices are far from ties
+  ModelConfig c{.vocab_size = 97, .d_model = 64, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .ffn_hidden = 160,
+                .max_seq_len = 64, .qk_norm = true, .init_std = 0.2};
   return c;
 }
 

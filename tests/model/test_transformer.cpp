@@ -136,11 +136,7 @@ INSTANTIATE_TEST_SUITE_P(Model, Golden,
                                            "packed_documents"));
 
 TEST(Transformer, CanonicalParameterNames) {
-  ModelConfig config;
-  config.n_layers = 1;
-  config.qk_norm = true;
-  config.attn_bias = true;
-  config.tie_embeddings = false;
+  ModelConfig config{.n_layers = 1, .qk_norm = true, .attn_bias = true, .tie_embeddings = false};
   Transformer model(config);
   std::set<std::string> names;
   for (const auto& item : model->named_parameters()) names.insert(item.key());
@@ -157,10 +153,7 @@ TEST(Transformer, CanonicalParameterNames) {
 }
 
 TEST(Transformer, InitFollowsTheStatedStds) {
-  ModelConfig config;
-  config.d_model = 256;
-  config.ffn_hidden = 768;
-  config.n_layers = 8;
+  ModelConfig config{.d_model = 256, .n_layers = 8, .ffn_hidden = 768};
   torch::manual_seed(1);
   Transformer model(config);
   auto params = model->named_parameters();
@@ -188,14 +181,9 @@ TEST(Transformer, PackedRowsWithOneDocumentEqualPlainCausal) {
 }
 
 TEST(Flops, CountsMatchTheFormulas) {
-  ModelConfig c;  // 25m bench reference
-  c.vocab_size = 8192;
-  c.d_model = 512;
-  c.n_layers = 6;
-  c.n_heads = 8;
-  c.n_kv_heads = 8;
-  c.ffn_hidden = 1408;
-  c.tie_embeddings = false;
+  // 25m bench reference
+  ModelConfig c{.vocab_size = 8192, .d_model = 512, .n_layers = 6, .n_heads = 8, .n_kv_heads = 8, .ffn_hidden = 1408,
+                .tie_embeddings = false};
   const int64_t per_layer = 4 * 512 * 512 + 3 * 512 * 1408;
   EXPECT_EQ(count_matmul_parameters(c), 6 * per_layer + 8192 * 512);
   EXPECT_EQ(count_parameters(c), 6 * (per_layer + 2 * 512) + 512 + 2 * 8192 * 512);

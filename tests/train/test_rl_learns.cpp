@@ -37,14 +37,8 @@ struct RlSetup {
 std::pair<double, double> train_tiny(const RlSetup& setup, int64_t steps, double* first_gap, int64_t vocab_limit = 0,
                                      int64_t* largest_token = nullptr) {
   at::manual_seed(3);
-  model::ModelConfig config;
-  config.vocab_size = 8;
-  config.d_model = 16;
-  config.n_layers = 1;
-  config.n_heads = 2;
-  config.n_kv_heads = 2;
-  config.ffn_hidden = 32;
-  config.max_seq_len = 16;
+  model::ModelConfig config{.vocab_size = 8, .d_model = 16, .n_layers = 1, .n_heads = 2, .n_kv_heads = 2,
+                            .ffn_hidden = 32, .max_seq_len = 16};
   model::Transformer policy(config);
   train::OptimConfig optim;
   optim.lr = 1e-2;
