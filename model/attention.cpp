@@ -15,7 +15,7 @@ namespace ember::model {
 
 AttentionContext AttentionContext::causal(int64_t batch, int64_t tokens, const c10::Device& device) {
   auto positions = at::arange(tokens, at::TensorOptions().dtype(at::kLong).device(device));
-  return {positions.unsqueeze(0).expand({batch, tokens}), torch::Tensor()};
+  return {positions.unsqueeze(0).expand({batch, tokens}), torch::Tensor(), torch::Tensor()};
 }
 
 AttentionContext AttentionContext::packed(const torch::Tensor& doc_ids) {
@@ -32,7 +32,7 @@ AttentionContext AttentionContext::packed(const torch::Tensor& doc_ids) {
   auto segment = starts.to(at::kLong).cumsum(1);                                               // [B, T]
   auto same_document = segment.unsqueeze(2) == segment.unsqueeze(1);                           // [B, T, T]
   auto causal_mask = at::ones({tokens, tokens}, starts.options()).tril();
-  return {index - document_start, (same_document & causal_mask).unsqueeze(1)};
+  return {index - document_start, (same_document & causal_mask).unsqueeze(1), document_start};
 }
 
 AttentionImpl::AttentionImpl(const ModelConfig& config_) : config(config_) { reset(); }
@@ -53,7 +53,8 @@ void AttentionImpl::reset() {
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                     const torch::Tensor& mask, KVCache* cache, int64_t layer) {
+                                     const torch::Tensor& mask, KVCache* cache, int64_t layer,
+                                     const torch::Tensor& document_start) {
   const int64_t batch = x.size(0), d = config.resolved_head_dim();
   // Head and token counts follow the projections' outputs, so sharded projections (fewer heads) and
   // sequence-parallel ones (x holds a part of the tokens, the projection all of them) work unchanged.
@@ -79,8 +80,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     std::tie(k, v) = cache->update(layer, k, v);
   }
   const bool grouped = q.size(1) != k.size(1);
-  auto out = !mask.defined() && cpu_causal_attention_applies(q, k, v)
-                 ? cpu_causal_attention(q, k, v)
+  // A document mask (packed sequences, no cache) goes to the CPU kernel as document starts.
+  const bool document_mask = mask.defined() && document_start.defined() && !cache;
+  auto out = (!mask.defined() || document_mask) && cpu_causal_attention_applies(q, k, v)
+                 ? cpu_causal_attention(q, k, v, document_mask ? document_start : torch::Tensor())
                  : at::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional(mask) : std::nullopt,
                                                 /*dropout_p=*/0.0, /*is_causal=*/!mask.defined(), std::nullopt,
                                                 grouped);

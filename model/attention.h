@@ -22,6 +22,9 @@ namespace ember::model {
 struct AttentionContext {
   torch::Tensor positions;  ///< [B, T] int64 RoPE positions
   torch::Tensor mask;       ///< [B, 1, T, S] bool, true = may attend; undefined = plain causal (S == T)
+  /// [B, T] int64 with packed(): the first token of each token's document, the mask in the form
+  /// the CPU attention kernel takes (cpu_attention.h); undefined otherwise.
+  torch::Tensor document_start;
 
   /// Positions 0..T-1 in every row, causal attention (no mask tensor: the fused kernels apply it).
   static AttentionContext causal(int64_t batch, int64_t tokens, const c10::Device& device);
@@ -40,9 +43,11 @@ class AttentionImpl : public torch::nn::Cloneable<AttentionImpl> {
 
   /// x [B, T, C], cos / sin from rope_cos_sin [B, 1, T, d] -> [B, T, C]. With a cache, the new
   /// keys and values are stored in layer `layer` of it and the queries attend over all S cached
-  /// slots; the context mask is then required.
+  /// slots; the context mask is then required. document_start (AttentionContext) may come with a
+  /// document mask, for kernels that take it instead of the mask.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, KVCache* cache = nullptr, int64_t layer = 0);
+                        const torch::Tensor& mask, KVCache* cache = nullptr, int64_t layer = 0,
+                        const torch::Tensor& document_start = {});
 
   ModelConfig config;
   Projection q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};

@@ -1,16 +1,17 @@
 // Causal self-attention on the CPU in fp32 (see cpu_attention.h).
 //
 // Maths, per query head h and its key/value head (H / Hkv query heads share one), with
-// c = 1 / sqrt(D), query rows i and keys j <= i:
-//   S = c Q K^T        L_i = log sum_{j<=i} exp(S_ij)        P_ij = exp(S_ij - L_i)        O = P V
+// c = 1 / sqrt(D), query rows i and the keys each sees, f_i <= j <= i (f_i = 0, or the first
+// token of i's document with key_start):
+//   S = c Q K^T        L_i = log sum_{f_i<=j<=i} exp(S_ij)   P_ij = exp(S_ij - L_i)        O = P V
 // backward, given dO:
 //   delta_i = sum_d dO_id O_id       dV = P^T dO       dP = dO V^T       dS_ij = P_ij (dP_ij - delta_i)
 //   dQ = c dS K                      dK = c dS^T Q
 // (delta_i = sum_j P_ij dP_ij, the softmax's own term, read off O instead of P.)
 //
-// Blocking: queries go in blocks of kQueryBlock rows and a block's keys stop at its last row, so
-// the causal triangle costs (1 + 1 / blocks) / 2 of the full square and a block's scores
-// (kQueryBlock x T floats) stay in cache. The forward pass keeps L only; the backward pass
+// Blocking: queries go in blocks of kQueryBlock rows and a block's keys stop at its last row (and
+// start at its lowest f_i), so the causal triangle costs (1 + 1 / blocks) / 2 of the full square,
+// packed documents less, and a block's scores (kQueryBlock x T floats) stay in cache. The forward pass keeps L only; the backward pass
 // recomputes P from it (as flash attention does), so memory is O(T) per head beyond the inputs.
 // Every product is one sgemm on a block; the softmax pieces are cpu_vector_math.h's loops.
 //
@@ -77,16 +78,29 @@ at::Tensor empty_token_major(const at::Tensor& like) {
   return at::empty({like.size(0), like.size(2), like.size(1), like.size(3)}, like.options()).transpose(1, 2);
 }
 
-/// Scores of query rows [r0, r0 + rows) against keys [0, r0 + rows): S = c Q K^T, row-major with
-/// leading dimension `keys`.
+/// The keys query row i may see: [first, i]. `first` is 0 without document starts.
+struct KeyStarts {
+  const int64_t* data;  ///< [B, T] or null
+  int64_t tokens;
+  int64_t first(int64_t b, int64_t i) const { return data ? data[b * tokens + i] : 0; }
+  /// The lowest first key of rows [r0, r0 + rows) of batch b.
+  int64_t lowest(int64_t b, int64_t r0, int64_t rows) const {
+    int64_t low = first(b, r0);
+    for (int64_t i = 1; i < rows && data; ++i) low = std::min(low, first(b, r0 + i));
+    return low;
+  }
+};
+
+/// Scores of query rows [r0, r0 + rows) against keys [lo, r0 + rows): S = c Q K^T, row-major with
+/// leading dimension r0 + rows - lo.
 void block_scores(const HeadRows<const float>& q, const HeadRows<const float>& k, int64_t r0, int64_t rows,
-                  int64_t dim, float c, float* scores) {
-  const int64_t keys = r0 + rows;
-  gemm(false, true, rows, keys, dim, c, q.row(r0), q.row_stride, k.data, k.row_stride, 0.0f, scores, keys);
+                  int64_t lo, int64_t dim, float c, float* scores) {
+  const int64_t width = r0 + rows - lo;
+  gemm(false, true, rows, width, dim, c, q.row(r0), q.row_stride, k.row(lo), k.row_stride, 0.0f, scores, width);
 }
 
-void forward_pass(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& out,
-                  const at::Tensor& log_sum_exp) {
+void forward_pass(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const KeyStarts& starts,
+                  const at::Tensor& out, const at::Tensor& log_sum_exp) {
   const int64_t batch = q.size(0), heads = q.size(1), tokens = q.size(2), dim = q.size(3);
   const int64_t group = heads / k.size(1);
   const float c = 1.0f / std::sqrt(float(dim));
@@ -101,19 +115,21 @@ void forward_pass(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
       const auto oh = head_rows(op, out, b, h);
       float* lse_h = lse + unit * tokens;
       for (int64_t r0 = 0; r0 < tokens; r0 += kQueryBlock) {
-        const int64_t rows = std::min(kQueryBlock, tokens - r0), keys = r0 + rows;
-        block_scores(qh, kh, r0, rows, dim, c, scores.data());
+        const int64_t rows = std::min(kQueryBlock, tokens - r0), lo = starts.lowest(b, r0, rows);
+        const int64_t width = r0 + rows - lo;
+        block_scores(qh, kh, r0, rows, lo, dim, c, scores.data());
         for (int64_t i = 0; i < rows; ++i) {
-          float* p = scores.data() + i * keys;
-          const int64_t visible = r0 + i + 1;
-          const float shift = vec::max(p, visible);
-          const float sum = vec::exp_shifted_sum(p, visible, shift);
-          vec::scale(p, visible, 1.0f / sum);
-          std::fill(p + visible, p + keys, 0.0f);
+          float* p = scores.data() + i * width;
+          const int64_t first = starts.first(b, r0 + i) - lo, last = r0 + i - lo;  // visible: [first, last]
+          const float shift = vec::max(p + first, last - first + 1);
+          const float sum = vec::exp_shifted_sum(p + first, last - first + 1, shift);
+          vec::scale(p + first, last - first + 1, 1.0f / sum);
+          std::fill(p, p + first, 0.0f);
+          std::fill(p + last + 1, p + width, 0.0f);
           lse_h[r0 + i] = shift + std::log(sum);
         }
-        gemm(false, false, rows, dim, keys, 1.0f, scores.data(), keys, vh.data, vh.row_stride, 0.0f, oh.row(r0),
-             oh.row_stride);
+        gemm(false, false, rows, dim, width, 1.0f, scores.data(), width, vh.row(lo), vh.row_stride, 0.0f,
+             oh.row(r0), oh.row_stride);
       }
     }
   });
@@ -123,8 +139,8 @@ struct Gradients {
   at::Tensor dq, dk, dv;
 };
 
-Gradients backward_pass(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& out,
-                        const at::Tensor& log_sum_exp, const at::Tensor& dout) {
+Gradients backward_pass(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const KeyStarts& starts,
+                        const at::Tensor& out, const at::Tensor& log_sum_exp, const at::Tensor& dout) {
   const int64_t batch = q.size(0), heads = q.size(1), kv_heads = k.size(1), tokens = q.size(2), dim = q.size(3);
   const int64_t group = heads / kv_heads;
   const float c = 1.0f / std::sqrt(float(dim));
@@ -147,25 +163,27 @@ Gradients backward_pass(const at::Tensor& q, const at::Tensor& k, const at::Tens
         const float* lse_h = lse + (b * heads + h) * tokens;
         for (int64_t i = 0; i < tokens; ++i) delta[size_t(i)] = vec::dot(doh.row(i), oh.row(i), dim);
         for (int64_t r0 = 0; r0 < tokens; r0 += kQueryBlock) {
-          const int64_t rows = std::min(kQueryBlock, tokens - r0), keys = r0 + rows;
-          block_scores(qh, kh, r0, rows, dim, c, probs.data());
+          const int64_t rows = std::min(kQueryBlock, tokens - r0), lo = starts.lowest(b, r0, rows);
+          const int64_t width = r0 + rows - lo;
+          block_scores(qh, kh, r0, rows, lo, dim, c, probs.data());
           for (int64_t i = 0; i < rows; ++i) {
-            float* p = probs.data() + i * keys;
-            const int64_t visible = r0 + i + 1;
-            vec::exp_shifted_sum(p, visible, lse_h[r0 + i]);
-            std::fill(p + visible, p + keys, 0.0f);
+            float* p = probs.data() + i * width;
+            const int64_t first = starts.first(b, r0 + i) - lo, last = r0 + i - lo;
+            vec::exp_shifted_sum(p + first, last - first + 1, lse_h[r0 + i]);
+            std::fill(p, p + first, 0.0f);
+            std::fill(p + last + 1, p + width, 0.0f);
           }
-          // dV[0, keys) += P^T dO;  dP = dO V^T, then dS in place
-          gemm(true, false, keys, dim, rows, 1.0f, probs.data(), keys, doh.row(r0), doh.row_stride, 1.0f, dvh.data,
-               dvh.row_stride);
-          gemm(false, true, rows, keys, dim, 1.0f, doh.row(r0), doh.row_stride, vh.data, vh.row_stride, 0.0f,
-               dprobs.data(), keys);
+          // dV[lo, lo + width) += P^T dO;  dP = dO V^T, then dS in place
+          gemm(true, false, width, dim, rows, 1.0f, probs.data(), width, doh.row(r0), doh.row_stride, 1.0f,
+               dvh.row(lo), dvh.row_stride);
+          gemm(false, true, rows, width, dim, 1.0f, doh.row(r0), doh.row_stride, vh.row(lo), vh.row_stride, 0.0f,
+               dprobs.data(), width);
           for (int64_t i = 0; i < rows; ++i)
-            vec::softmax_grad(dprobs.data() + i * keys, probs.data() + i * keys, delta[size_t(r0 + i)], keys);
-          // dQ rows = c dS K;  dK[0, keys) += c dS^T Q
-          gemm(false, false, rows, dim, keys, c, dprobs.data(), keys, kh.data, kh.row_stride, 0.0f, dqh.row(r0),
-               dqh.row_stride);
-          gemm(true, false, keys, dim, rows, c, dprobs.data(), keys, qh.row(r0), qh.row_stride, 1.0f, dkh.data,
+            vec::softmax_grad(dprobs.data() + i * width, probs.data() + i * width, delta[size_t(r0 + i)], width);
+          // dQ rows = c dS K;  dK[lo, lo + width) += c dS^T Q
+          gemm(false, false, rows, dim, width, c, dprobs.data(), width, kh.row(lo), kh.row_stride, 0.0f,
+               dqh.row(r0), dqh.row_stride);
+          gemm(true, false, width, dim, rows, c, dprobs.data(), width, qh.row(r0), qh.row_stride, 1.0f, dkh.row(lo),
                dkh.row_stride);
         }
       }
@@ -178,20 +196,29 @@ at::Tensor unit_last_stride(const at::Tensor& x) { return x.stride(-1) == 1 ? x 
 
 class CausalAttentionFunction : public torch::autograd::Function<CausalAttentionFunction> {
  public:
+  /// key_start: [B x T] first visible keys, row-major, or empty for plain causal attention.
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k,
-                            const at::Tensor& v) {
+                            const at::Tensor& v, std::vector<int64_t> key_start) {
     auto out = empty_token_major(q);
     auto log_sum_exp = at::empty({q.size(0), q.size(1), q.size(2)}, q.options());
-    forward_pass(q, k, v, out, log_sum_exp);
+    forward_pass(q, k, v, starts_of(key_start, q.size(2)), out, log_sum_exp);
     ctx->save_for_backward({q, k, v, out, log_sum_exp});
+    ctx->saved_data["key_start"] = std::move(key_start);
     return out;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    auto [dq, dk, dv] = backward_pass(saved[0], saved[1], saved[2], saved[3], saved[4], unit_last_stride(grads[0]));
-    return {dq, dk, dv};
+    const auto key_start = ctx->saved_data["key_start"].toIntVector();
+    auto [dq, dk, dv] = backward_pass(saved[0], saved[1], saved[2], starts_of(key_start, saved[0].size(2)), saved[3],
+                                      saved[4], unit_last_stride(grads[0]));
+    return {dq, dk, dv, at::Tensor()};
+  }
+
+ private:
+  static KeyStarts starts_of(const std::vector<int64_t>& key_start, int64_t tokens) {
+    return {key_start.empty() ? nullptr : key_start.data(), tokens};
   }
 };
 
@@ -216,11 +243,27 @@ bool cpu_causal_attention_applies(const at::Tensor& q, const at::Tensor& k, cons
 #endif
 }
 
-at::Tensor cpu_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+at::Tensor cpu_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                const at::Tensor& key_start) {
   TORCH_CHECK(cpu_causal_attention_applies(q, k, v), "cpu_causal_attention: inputs it does not take: q ", q.sizes(),
               ", k ", k.sizes(), ", v ", v.sizes());
 #if EMBER_HAVE_BLAS_SGEMM
-  return CausalAttentionFunction::apply(unit_last_stride(q), unit_last_stride(k), unit_last_stride(v));
+  std::vector<int64_t> starts;
+  if (key_start.defined()) {
+    const int64_t batch = q.size(0), tokens = q.size(2);
+    TORCH_CHECK(key_start.dim() == 2 && key_start.size(0) == batch && key_start.size(1) == tokens,
+                "cpu_causal_attention: key_start must be [", batch, ", ", tokens, "], got ", key_start.sizes());
+    const auto values = key_start.to(at::kCPU, at::kLong).contiguous();
+    starts.assign(values.const_data_ptr<int64_t>(), values.const_data_ptr<int64_t>() + values.numel());
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t i = 0; i < tokens; ++i) {
+        const int64_t first = starts[size_t(b * tokens + i)];
+        TORCH_CHECK(first >= 0 && first <= i, "cpu_causal_attention: key_start[", b, ", ", i, "] = ", first,
+                    " is not in [0, ", i, "]");
+      }
+  }
+  return CausalAttentionFunction::apply(unit_last_stride(q), unit_last_stride(k), unit_last_stride(v),
+                                        std::move(starts));
 #else
   return {};
 #endif

@@ -16,8 +16,11 @@ namespace ember::model {
 bool cpu_causal_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 
 /// softmax(q k^T / sqrt(D) + causal mask) v, each key/value head shared by H / Hkv query heads.
-/// Any strides with a unit last one. The result is [B, H, T, D] laid out in memory as
-/// [B, T, H, D], so the output projection reads it without a copy.
-at::Tensor cpu_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+/// With key_start [B, T] (integers), query i of row b sees keys key_start[b, i] .. i only: the
+/// block-diagonal causal mask of packed documents (AttentionContext::document_start). Any strides
+/// with a unit last one. The result is [B, H, T, D] laid out in memory as [B, T, H, D], so the
+/// output projection reads it without a copy.
+at::Tensor cpu_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                const at::Tensor& key_start = {});
 
 }  // namespace ember::model

@@ -79,7 +79,7 @@ std::vector<Completion> generate(Transformer& model, const PaddedPrompts& prompt
   auto self = at::eye(tokens, real.options());
   auto mask = ((causal.unsqueeze(0) & real.unsqueeze(1)) | self.unsqueeze(0)).unsqueeze(1);  // [B, 1, T, T]
   auto positions = (slots.unsqueeze(0) - pad.unsqueeze(1)).clamp_min(0);                   // [B, T]
-  auto hidden = model->hidden_states(ids, {positions, mask}, &cache);
+  auto hidden = model->hidden_states(ids, {positions, mask, {}}, &cache);
   cache.advance(tokens);
   auto logits = model->logits(hidden.select(1, tokens - 1));  // [B, V]
 
@@ -143,7 +143,7 @@ std::vector<Completion> generate(Transformer& model, const PaddedPrompts& prompt
     auto decode_positions = (slot - pad).unsqueeze(1);  // [B', 1]
     auto key_slots = at::arange(slot + 1, pad.options());
     auto decode_mask = (key_slots.unsqueeze(0) >= pad.unsqueeze(1)).view({-1, 1, 1, slot + 1});
-    auto step_hidden = model->hidden_states(next.unsqueeze(1), {decode_positions, decode_mask}, &cache);
+    auto step_hidden = model->hidden_states(next.unsqueeze(1), {decode_positions, decode_mask, {}}, &cache);
     cache.advance(1);
     logits = model->logits(step_hidden.select(1, 0));
   }

@@ -20,8 +20,9 @@ void DecoderLayerImpl::reset() {
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                        const torch::Tensor& mask, KVCache* cache, int64_t layer) {
-  auto h = x + self_attn->forward(input_layernorm->forward(x), cos, sin, mask, cache, layer);
+                                        const torch::Tensor& mask, KVCache* cache, int64_t layer,
+                                        const torch::Tensor& document_start) {
+  auto h = x + self_attn->forward(input_layernorm->forward(x), cos, sin, mask, cache, layer, document_start);
   return h + mlp->forward(post_attention_layernorm->forward(h));
 }
 
@@ -38,7 +39,8 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& input_ids, const Attenti
   auto x = embed_tokens->forward(input_ids);
   auto [cos, sin] = rope_cos_sin(context.positions, config.resolved_head_dim(), config.rope_theta, x.scalar_type());
   for (size_t i = 0; i < layers->size(); ++i) {
-    x = layers->ptr<DecoderLayerImpl>(i)->forward(x, cos, sin, context.mask, cache, int64_t(i));
+    x = layers->ptr<DecoderLayerImpl>(i)->forward(x, cos, sin, context.mask, cache, int64_t(i),
+                                                  context.document_start);
   }
   return norm->forward(x);
 }

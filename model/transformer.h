@@ -38,7 +38,8 @@ class DecoderLayerImpl : public torch::nn::Cloneable<DecoderLayerImpl> {
   void reset() override;
   /// x [B, T, C] -> [B, T, C]; see AttentionImpl::forward for the other arguments.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, KVCache* cache, int64_t layer);
+                        const torch::Tensor& mask, KVCache* cache, int64_t layer,
+                        const torch::Tensor& document_start = {});
 
   ModelConfig config;
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};

@@ -1,14 +1,17 @@
 // cpu_causal_attention (model/cpu_attention.h) against LibTorch's scaled_dot_product_attention in
 // fp64: outputs and q / k / v gradients for one query block and several (T not a multiple of the
-// block), grouped-query heads, token-major views and contiguous inputs, a single token; results
-// identical for one and two threads; the predicate refuses what the kernel does not implement.
+// block), grouped-query heads, token-major views and contiguous inputs, a single token, packed
+// documents (key starts against the block-diagonal mask); results identical for one and two
+// threads; the predicate refuses what the kernel does not implement.
 #include <algorithm>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
+#include <ATen/ops/arange.h>
 #include <ATen/ops/equal.h>
+#include <ATen/ops/zeros.h>
 #include <ATen/ops/randn.h>
 #include <ATen/ops/scaled_dot_product_attention.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -33,13 +36,16 @@ std::vector<at::Tensor> make_inputs(const Shape& s) {
   return {make(s.heads), make(s.kv_heads), make(s.kv_heads)};
 }
 
-/// Output followed by the q, k, v gradients for the output gradient dy.
+/// Output followed by the q, k, v gradients for the output gradient dy. The reference is LibTorch's
+/// attention, causal or under `mask`; ours takes `key_start` instead of the mask.
 std::vector<at::Tensor> output_and_gradients(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                             const at::Tensor& dy, bool reference) {
+                                             const at::Tensor& dy, bool reference, const at::Tensor& mask = {},
+                                             const at::Tensor& key_start = {}) {
   auto qg = q.detach().requires_grad_(true), kg = k.detach().requires_grad_(true), vg = v.detach().requires_grad_(true);
-  auto out = reference ? at::scaled_dot_product_attention(qg, kg, vg, std::nullopt, 0.0, /*is_causal=*/true, std::nullopt,
+  auto out = reference ? at::scaled_dot_product_attention(qg, kg, vg, mask.defined() ? std::optional(mask) : std::nullopt,
+                                                          0.0, /*is_causal=*/!mask.defined(), std::nullopt,
                                                           q.size(1) != k.size(1))
-                       : model::cpu_causal_attention(qg, kg, vg);
+                       : model::cpu_causal_attention(qg, kg, vg, key_start);
   auto grads = torch::autograd::grad({out}, {qg, kg, vg}, {dy});
   return {out, grads[0], grads[1], grads[2]};
 }
@@ -79,6 +85,34 @@ TEST(CpuAttention, MatchesScaledDotProductAttentionInFp64) {
     // The output is [B, T, H, D] memory: the output projection's view of it needs no copy.
     EXPECT_TRUE(ours[0].transpose(1, 2).is_contiguous());
   }
+}
+
+TEST(CpuAttention, DocumentStartsMatchTheBlockDiagonalMask) {
+  // Row 0: documents at 0, 37, 100; row 1: at 0, 64, 65 (one token long) and 149 (the last token).
+  const int64_t tokens = 150;
+  std::vector<std::vector<int64_t>> boundaries{{0, 37, 100}, {0, 64, 65, 149}};
+  auto key_start = at::zeros({2, tokens}, at::kLong);
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t i = 0; i < tokens; ++i)
+      for (int64_t start : boundaries[size_t(b)])
+        if (start <= i) key_start[b][i] = start;
+  auto index = at::arange(tokens, at::kLong);
+  // mask[b, 0, i, j]: key_start[b, i] <= j <= i
+  auto mask = (index.view({1, 1, tokens}) >= key_start.unsqueeze(2)) & (index.view({1, 1, tokens}) <= index.view({1, tokens, 1}));
+  mask = mask.unsqueeze(1);
+  const Shape s{2, 4, 2, tokens, 16, true};
+  at::manual_seed(13);
+  const auto in = make_inputs(s);
+  const auto dy = at::randn({s.batch, s.heads, s.tokens, s.dim});
+  const auto ours = output_and_gradients(in[0], in[1], in[2], dy, false, {}, key_start);
+  const auto reference = output_and_gradients(in[0].to(at::kDouble), in[1].to(at::kDouble), in[2].to(at::kDouble),
+                                              dy.to(at::kDouble), true, mask);
+  const char* names[] = {"output", "dq", "dk", "dv"};
+  for (size_t i = 0; i < ours.size(); ++i) EXPECT_LT(max_error(ours[i], reference[i]), 2e-6) << names[i];
+  // Starts after the query itself are refused.
+  auto bad = key_start.clone();
+  bad[1][10] = 11;
+  EXPECT_THROW(model::cpu_causal_attention(in[0], in[1], in[2], bad), c10::Error);
 }
 
 TEST(CpuAttention, SameResultsForOneAndTwoThreads) {
