@@ -78,25 +78,40 @@ at::Tensor empty_token_major(const at::Tensor& like) {
   return at::empty({like.size(0), like.size(2), like.size(1), like.size(3)}, like.options()).transpose(1, 2);
 }
 
-/// The keys query row i may see: [first, i]. `first` is 0 without document starts.
-struct KeyStarts {
-  const int64_t* data;  ///< [B, T] or null
-  int64_t tokens;
-  int64_t first(int64_t b, int64_t i) const { return data ? data[b * tokens + i] : 0; }
-  /// The lowest first key of rows [r0, r0 + rows) of batch b.
-  int64_t lowest(int64_t b, int64_t r0, int64_t rows) const {
-    int64_t low = first(b, r0);
-    for (int64_t i = 1; i < rows && data; ++i) low = std::min(low, first(b, r0 + i));
-    return low;
+/// A block of query rows [r0, r0 + rows) and the keys it reads, [lo, r0 + rows): `width` columns
+/// of scores. Row i of the block sees columns [first(i), last(i)].
+struct QueryBlock {
+  int64_t r0, rows, lo, width;
+  const int64_t* starts;  ///< this batch row's first visible keys, or null (all 0)
+  int64_t first(int64_t i) const { return (starts ? starts[r0 + i] : 0) - lo; }
+  int64_t last(int64_t i) const { return r0 + i - lo; }
+  int64_t visible(int64_t i) const { return last(i) - first(i) + 1; }
+  /// Zeros the scores of row p (row i) outside its visible columns.
+  void zero_hidden(float* p, int64_t i) const {
+    std::fill(p, p + first(i), 0.0f);
+    std::fill(p + last(i) + 1, p + width, 0.0f);
   }
 };
 
-/// Scores of query rows [r0, r0 + rows) against keys [lo, r0 + rows): S = c Q K^T, row-major with
-/// leading dimension r0 + rows - lo.
-void block_scores(const HeadRows<const float>& q, const HeadRows<const float>& k, int64_t r0, int64_t rows,
-                  int64_t lo, int64_t dim, float c, float* scores) {
-  const int64_t width = r0 + rows - lo;
-  gemm(false, true, rows, width, dim, c, q.row(r0), q.row_stride, k.row(lo), k.row_stride, 0.0f, scores, width);
+/// The first key each query may see ([B, T] row-major; null: 0 for every query).
+struct KeyStarts {
+  const int64_t* data;
+  int64_t tokens;
+  /// The query block at r0 of batch row b; its keys start at the lowest first key of its rows.
+  QueryBlock block(int64_t b, int64_t r0) const {
+    const int64_t rows = std::min(kQueryBlock, tokens - r0);
+    const int64_t* row_starts = data ? data + b * tokens : nullptr;
+    int64_t lo = row_starts ? row_starts[r0] : 0;
+    for (int64_t i = 1; i < rows && row_starts; ++i) lo = std::min(lo, row_starts[r0 + i]);
+    return {r0, rows, lo, r0 + rows - lo, row_starts};
+  }
+};
+
+/// The block's scores S = c Q K^T, rows x width, row-major.
+void block_scores(const HeadRows<const float>& q, const HeadRows<const float>& k, const QueryBlock& blk, int64_t dim,
+                  float c, float* scores) {
+  gemm(false, true, blk.rows, blk.width, dim, c, q.row(blk.r0), q.row_stride, k.row(blk.lo), k.row_stride, 0.0f,
+       scores, blk.width);
 }
 
 void forward_pass(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const KeyStarts& starts,
@@ -115,21 +130,19 @@ void forward_pass(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
       const auto oh = head_rows(op, out, b, h);
       float* lse_h = lse + unit * tokens;
       for (int64_t r0 = 0; r0 < tokens; r0 += kQueryBlock) {
-        const int64_t rows = std::min(kQueryBlock, tokens - r0), lo = starts.lowest(b, r0, rows);
-        const int64_t width = r0 + rows - lo;
-        block_scores(qh, kh, r0, rows, lo, dim, c, scores.data());
-        for (int64_t i = 0; i < rows; ++i) {
-          float* p = scores.data() + i * width;
-          const int64_t first = starts.first(b, r0 + i) - lo, last = r0 + i - lo;  // visible: [first, last]
-          const float shift = vec::max(p + first, last - first + 1);
-          const float sum = vec::exp_shifted_sum(p + first, last - first + 1, shift);
-          vec::scale(p + first, last - first + 1, 1.0f / sum);
-          std::fill(p, p + first, 0.0f);
-          std::fill(p + last + 1, p + width, 0.0f);
+        const QueryBlock blk = starts.block(b, r0);
+        block_scores(qh, kh, blk, dim, c, scores.data());
+        for (int64_t i = 0; i < blk.rows; ++i) {
+          float* p = scores.data() + i * blk.width;
+          float* seen = p + blk.first(i);
+          const float shift = vec::max(seen, blk.visible(i));
+          const float sum = vec::exp_shifted_sum(seen, blk.visible(i), shift);
+          vec::scale(seen, blk.visible(i), 1.0f / sum);
+          blk.zero_hidden(p, i);
           lse_h[r0 + i] = shift + std::log(sum);
         }
-        gemm(false, false, rows, dim, width, 1.0f, scores.data(), width, vh.row(lo), vh.row_stride, 0.0f,
-             oh.row(r0), oh.row_stride);
+        gemm(false, false, blk.rows, dim, blk.width, 1.0f, scores.data(), blk.width, vh.row(blk.lo), vh.row_stride,
+             0.0f, oh.row(r0), oh.row_stride);
       }
     }
   });
@@ -163,15 +176,13 @@ Gradients backward_pass(const at::Tensor& q, const at::Tensor& k, const at::Tens
         const float* lse_h = lse + (b * heads + h) * tokens;
         for (int64_t i = 0; i < tokens; ++i) delta[size_t(i)] = vec::dot(doh.row(i), oh.row(i), dim);
         for (int64_t r0 = 0; r0 < tokens; r0 += kQueryBlock) {
-          const int64_t rows = std::min(kQueryBlock, tokens - r0), lo = starts.lowest(b, r0, rows);
-          const int64_t width = r0 + rows - lo;
-          block_scores(qh, kh, r0, rows, lo, dim, c, probs.data());
+          const QueryBlock blk = starts.block(b, r0);
+          const int64_t rows = blk.rows, lo = blk.lo, width = blk.width;
+          block_scores(qh, kh, blk, dim, c, probs.data());
           for (int64_t i = 0; i < rows; ++i) {
             float* p = probs.data() + i * width;
-            const int64_t first = starts.first(b, r0 + i) - lo, last = r0 + i - lo;
-            vec::exp_shifted_sum(p + first, last - first + 1, lse_h[r0 + i]);
-            std::fill(p, p + first, 0.0f);
-            std::fill(p + last + 1, p + width, 0.0f);
+            vec::exp_shifted_sum(p + blk.first(i), blk.visible(i), lse_h[r0 + i]);
+            blk.zero_hidden(p, i);
           }
           // dV[lo, lo + width) += P^T dO;  dP = dO V^T, then dS in place
           gemm(true, false, width, dim, rows, 1.0f, probs.data(), width, doh.row(r0), doh.row_stride, 1.0f,

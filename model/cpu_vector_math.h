@@ -16,7 +16,7 @@
 
 namespace ember::model::vec {
 
-/// exp of one value (the same formula as the loops; for scalar tails and tests).
+/// exp of one value: the formula the loops inline, callable on its own (the tests check it).
 float exp(float x);
 
 /// max over x[0..n), n >= 1.

@@ -34,19 +34,9 @@ using fused_checks::relative_error;
 
 namespace {
 
-/// Sets the fused-projections switch for a scope.
-class ProjectionsSwitch {
- public:
-  explicit ProjectionsSwitch(bool enabled) : previous_(model::fused_projections_enabled()) {
-    model::set_fused_projections_enabled(enabled);
-  }
-  ~ProjectionsSwitch() { model::set_fused_projections_enabled(previous_); }
-  ProjectionsSwitch(const ProjectionsSwitch&) = delete;
-  ProjectionsSwitch& operator=(const ProjectionsSwitch&) = delete;
-
- private:
-  bool previous_;
-};
+/// The fused-projections switch for a scope.
+using ProjectionsSwitch =
+    fused_checks::ScopedSwitch<model::fused_projections_enabled, model::set_fused_projections_enabled>;
 
 struct Pass {
   at::Tensor y;
@@ -170,9 +160,10 @@ TEST(CudaFusedProjections, LeavesShardedProjectionsAndSwitchesAlone) {
     ProjectionsSwitch off(false);
     EXPECT_FALSE(model::fused_projections_apply(x, {plain.get(), plain.get()}));
   }
-  model::set_fused_kernels_enabled(false);
-  EXPECT_FALSE(model::fused_projections_apply(x, {plain.get(), plain.get()}));
-  model::set_fused_kernels_enabled(true);
+  {
+    fused_checks::FusedSwitch off(false);
+    EXPECT_FALSE(model::fused_projections_apply(x, {plain.get(), plain.get()}));
+  }
 }
 
 TEST(CudaAttentionBackend, EachBackendMatchesTheFp32Reference) {

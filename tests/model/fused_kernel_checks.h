@@ -14,19 +14,21 @@
 
 namespace ember::fused_checks {
 
-/// Sets the process-wide fused-kernel switch for a scope.
-class FusedSwitch {
+/// Sets a process-wide switch (its getter and setter) for a scope, and restores it on exit.
+template <bool (*Get)(), void (*Set)(bool)>
+class ScopedSwitch {
  public:
-  explicit FusedSwitch(bool enabled) : previous_(model::fused_kernels_enabled()) {
-    model::set_fused_kernels_enabled(enabled);
-  }
-  ~FusedSwitch() { model::set_fused_kernels_enabled(previous_); }
-  FusedSwitch(const FusedSwitch&) = delete;
-  FusedSwitch& operator=(const FusedSwitch&) = delete;
+  explicit ScopedSwitch(bool enabled) : previous_(Get()) { Set(enabled); }
+  ~ScopedSwitch() { Set(previous_); }
+  ScopedSwitch(const ScopedSwitch&) = delete;
+  ScopedSwitch& operator=(const ScopedSwitch&) = delete;
 
  private:
   bool previous_;
 };
+
+/// The fused-kernel switch (model/fused_kernels.h) for a scope.
+using FusedSwitch = ScopedSwitch<model::fused_kernels_enabled, model::set_fused_kernels_enabled>;
 
 /// |a - b|_max / |b|_max, in double on the CPU (inputs on any device).
 inline double relative_error(const at::Tensor& a, const at::Tensor& b) {

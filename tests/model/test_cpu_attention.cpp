@@ -18,6 +18,7 @@
 
 #include "model/cpu_attention.h"
 #include "model/fused_kernels.h"
+#include "tests/model/fused_kernel_checks.h"
 
 using namespace ember;
 
@@ -137,8 +138,9 @@ TEST(CpuAttention, RefusesWhatItDoesNotImplement) {
   EXPECT_FALSE(model::cpu_causal_attention_applies(q, at::randn({1, 2, 9, 16}), at::randn({1, 2, 9, 16})));
   EXPECT_FALSE(model::cpu_causal_attention_applies(q, k, at::randn({1, 2, 8, 8})));
   EXPECT_FALSE(model::cpu_causal_attention_applies(q.flatten(0, 1), k.flatten(0, 1), v.flatten(0, 1)));
-  model::set_fused_kernels_enabled(false);
-  EXPECT_FALSE(model::cpu_causal_attention_applies(q, k, v));
-  model::set_fused_kernels_enabled(true);
+  {
+    fused_checks::FusedSwitch off(false);
+    EXPECT_FALSE(model::cpu_causal_attention_applies(q, k, v));
+  }
   EXPECT_THROW(model::cpu_causal_attention(q.to(at::kDouble), k.to(at::kDouble), v.to(at::kDouble)), c10::Error);
 }

@@ -14,6 +14,7 @@
 
 #include "model/cpu_decode_linear.h"
 #include "model/fused_kernels.h"
+#include "tests/model/fused_kernel_checks.h"
 #include "model/layers.h"
 
 using namespace ember;
@@ -85,9 +86,12 @@ TEST(CpuDecodeLinear, RefusesWhatItDoesNotImplement) {
   EXPECT_FALSE(model::cpu_decode_linear_applies(at::randn({2, 31}), w));
   EXPECT_FALSE(model::cpu_decode_linear_applies(at::randn({2, 16}), w.t()));  // not contiguous
   EXPECT_FALSE(model::cpu_decode_linear_applies(at::randn({2, 32}), w, at::randn({15})));
-  model::set_fused_kernels_enabled(false);
-  EXPECT_FALSE(model::cpu_decode_linear_applies(at::randn({2, 32}), w));
-  model::set_fused_kernels_enabled(true);
+  {
+    fused_checks::FusedSwitch off(false);
+    EXPECT_FALSE(model::cpu_decode_linear_applies(at::randn({2, 32}), w));
+  }
   EXPECT_EQ(model::cpu_decode_linear_applies(at::randn({2, 32}), w), cpu_has_avx512());
-  if (!cpu_has_avx512()) EXPECT_THROW(model::cpu_decode_linear(at::randn({2, 32}), w), c10::Error);
+  if (!cpu_has_avx512()) {
+    EXPECT_THROW(model::cpu_decode_linear(at::randn({2, 32}), w), c10::Error);
+  }
 }
