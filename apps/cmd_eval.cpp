@@ -13,7 +13,7 @@
 #include "model/flops.h"
 #include "train/checkpoint.h"
 #include "train/model_io.h"
-#include "train/rl/task_eval.h"
+#include "train/sampling/task_eval.h"
 
 namespace ember::apps {
 namespace {
@@ -21,7 +21,7 @@ namespace {
 struct EvalArgs {
   std::string checkpoint;
   std::string task;
-  train::rl::TaskEvalOptions options;
+  train::sampling::TaskEvalOptions options;
   int64_t threads = 0;
 };
 
@@ -32,7 +32,7 @@ void run_eval(const EvalArgs& args) {
   auto tokenizer = data::Tokenizer::load(train::checkpoint_tokenizer(dir).string());
   auto model_config = train::read_model_config(dir);
   auto model = train::load_model(dir);
-  auto result = train::rl::evaluate_task(model, tokenizer, task, args.options);
+  auto result = train::sampling::evaluate_task(model, tokenizer, task, args.options);
   const int difficulty = args.options.difficulty > 0 ? args.options.difficulty : task.default_difficulty();
   fmt::print("{}: {} / {} held-out problems solved ({}), accuracy {:.4f}\n", args.task, result.correct,
              result.samples, args.options.pass_k > 1 ? fmt::format("pass@{}", args.options.pass_k) : "greedy",

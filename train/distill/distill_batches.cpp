@@ -13,8 +13,8 @@
 #include "data/tasks/split.h"
 #include "model/generate.h"
 #include "model/loss.h"
-#include "train/rl/sequence_logprobs.h"
-#include "train/rl/task_prompts.h"
+#include "train/sampling/sequence_logprobs.h"
+#include "train/sampling/task_prompts.h"
 
 namespace ember::train::distill {
 namespace {
@@ -55,12 +55,13 @@ SampledMicroBatch sampled_micro_batch(model::Transformer& sampler, const data::T
                                       const SamplingOptions& options, bool for_divergence, const c10::Device& device) {
   SampledMicroBatch out;
   const uint64_t first = next_prompt_index;
-  auto problems = rl::draw_problems(task, data::tasks::Split::train, options.seed, first, count, options.difficulty);
+  auto problems =
+      sampling::draw_problems(task, data::tasks::Split::train, options.seed, first, count, options.difficulty);
   next_prompt_index += uint64_t(count);
   std::vector<std::vector<int64_t>> prompts;
-  auto generation = rl::completion_options(tokenizer, options.max_new_tokens, options.temperature);
+  auto generation = sampling::completion_options(tokenizer, options.max_new_tokens, options.temperature);
   for (int64_t i = 0; i < count; ++i) {
-    prompts.push_back(rl::encode_prompt(tokenizer, problems[size_t(i)].prompt));
+    prompts.push_back(sampling::encode_prompt(tokenizer, problems[size_t(i)].prompt));
     generation.seeds.push_back(prompt_seed(options.seed, first + uint64_t(i)));
     out.prompt_tokens += int64_t(prompts.back().size());
   }
@@ -69,7 +70,7 @@ SampledMicroBatch sampled_micro_batch(model::Transformer& sampler, const data::T
   auto completions = model::generate(sampler, prompts, generation);
   if (was_training) sampler->train();
 
-  std::vector<rl::ScoredSequence> kept;
+  std::vector<sampling::ScoredSequence> kept;
   for (int64_t i = 0; i < count; ++i) {
     auto& completion = completions[size_t(i)];
     // A model with padded embedding rows can sample an id the tokenizer lacks: the completion ends
@@ -80,10 +81,10 @@ SampledMicroBatch sampled_micro_batch(model::Transformer& sampler, const data::T
     completion.token_ids.erase(outside, completion.token_ids.end());
     out.generated_tokens += int64_t(completion.token_ids.size());
     out.longest = std::max<int64_t>(out.longest, int64_t(prompts[size_t(i)].size() + completion.token_ids.size()));
-    const bool correct = task.verify(problems[size_t(i)], rl::completion_text(tokenizer, completion)).correct;
+    const bool correct = task.verify(problems[size_t(i)], sampling::completion_text(tokenizer, completion)).correct;
     out.correct += correct ? 1 : 0;
     if (options.correct_only && !correct) continue;
-    rl::ScoredSequence sequence;
+    sampling::ScoredSequence sequence;
     sequence.prompt = &prompts[size_t(i)];
     sequence.completion = &completion.token_ids;
     kept.push_back(sequence);
@@ -91,7 +92,7 @@ SampledMicroBatch sampled_micro_batch(model::Transformer& sampler, const data::T
   out.prompts = count;
   out.kept = int64_t(kept.size());
   if (kept.empty()) return out;
-  auto laid_out = rl::make_sequence_batch(kept, device);
+  auto laid_out = sampling::make_sequence_batch(kept, device);
   DistillMicroBatch m;
   m.inputs = laid_out.input_ids;
   const auto completion_tokens = laid_out.mask;

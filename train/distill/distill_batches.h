@@ -6,9 +6,9 @@
 //                    the generation engine; the divergence runs on the completion tokens only;
 //   teacher samples  sequence-level KD: the teacher generates solutions (optionally only those
 //                    the verifier accepts); cross-entropy on the completion tokens only.
-// Sampled sequences are laid out by rl::make_sequence_batch: prompt + completion from position
-// 0, right-padded, no document masking. Seeds are a function of (seed, prompt index), so a resumed
-// run samples what the uninterrupted one would have.
+// Sampled sequences are laid out by sampling::make_sequence_batch: prompt + completion from
+// position 0, right-padded, no document masking. Seeds are a function of (seed, prompt index), so a
+// resumed run samples what the uninterrupted one would have.
 #pragma once
 
 #include <cstdint>

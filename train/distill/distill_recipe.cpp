@@ -41,8 +41,8 @@
 #include "train/parallel_setup.h"
 #include "train/progress.h"
 #include "train/preemption.h"
-#include "train/rl/task_eval.h"
 #include "train/runtime.h"
+#include "train/sampling/task_eval.h"
 #include "train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -196,7 +196,7 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
     return;
   }
 
-  rl::TaskEvalOptions eval_options;
+  sampling::TaskEvalOptions eval_options;
   eval_options.samples = d.eval_samples;
   eval_options.seed = uint64_t(d.eval_seed);
   eval_options.difficulty = int(d.difficulty);
@@ -344,7 +344,7 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
     const bool eval_now = d.eval_samples > 0 && ((d.eval_interval > 0 && step % d.eval_interval == 0) ||
                                                  step == config.train.steps);
     if (eval_now) {
-      auto eval = rl::evaluate_task(student, tokenizer, task, eval_options);
+      auto eval = sampling::evaluate_task(student, tokenizer, task, eval_options);
       student->train();
       scalars.emplace_back("eval_accuracy", eval.accuracy);
       log::info("step {}: held-out accuracy {:.3f} ({} / {} {} problems, greedy)", step, eval.accuracy, eval.correct,

@@ -10,8 +10,8 @@
 
 #include "core/error.h"
 #include "train/parallel_setup.h"
-#include "train/rl/sequence_logprobs.h"
 #include "train/runtime.h"
+#include "train/sampling/sequence_logprobs.h"
 
 namespace ember::train::rl {
 namespace {
@@ -37,7 +37,7 @@ std::vector<std::vector<size_t>> micro_batches(const std::vector<size_t>& miniba
   return parts;
 }
 
-ScoredSequence scored(const Rollout& r) {
+sampling::ScoredSequence scored(const Rollout& r) {
   return {&r.prompt_ids, &r.completion_ids, &r.logprobs, r.advantage, r.counts};
 }
 
@@ -88,15 +88,16 @@ UpdateStats update_policy(Trainer& trainer, model::Transformer& policy, model::T
     auto parts = micro_batches(minibatches[b], options.micro_batch_size);
     const bool measure_gap = first_update;
     auto result = trainer.step(int64_t(parts.size()), [&](int64_t m) {
-      std::vector<ScoredSequence> sequences;
+      std::vector<sampling::ScoredSequence> sequences;
       for (size_t i : parts[size_t(m)]) sequences.push_back(scored(batch.rollouts[i]));
-      auto tensors = make_sequence_batch(sequences, device);
+      auto tensors = sampling::make_sequence_batch(sequences, device);
       AutocastScope autocast(options.bf16_autocast);
-      auto current = token_logprobs(policy, tensors, options.temperature, options.vocab_limit, epoch == 0);
+      auto current = sampling::token_logprobs(policy, tensors, options.temperature, options.vocab_limit, epoch == 0);
       PolicyLossInputs inputs{current.logprobs, tensors.old_logprobs, {}, tensors.advantages, tensors.mask};
       if (options.loss.kl_coef > 0) {
         c10::NoGradGuard no_grad;
-        inputs.ref_logprobs = token_logprobs(*reference, tensors, options.temperature, options.vocab_limit, false).logprobs;
+        inputs.ref_logprobs =
+            sampling::token_logprobs(*reference, tensors, options.temperature, options.vocab_limit, false).logprobs;
       }
       auto loss = policy_loss(inputs, options.loss, normaliser);
       sums.tokens += loss.sums.tokens;

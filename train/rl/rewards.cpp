@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "data/tasks/verdict.h"
-#include "train/rl/task_prompts.h"
+#include "train/sampling/task_prompts.h"
 
 namespace ember::train::rl {
 
@@ -30,7 +30,7 @@ std::vector<Score> RewardFunction::score(const std::vector<const data::tasks::Pr
   if (command_) {
     std::vector<RewardRequest> requests(problems.size());
     for (size_t i = 0; i < problems.size(); ++i) {
-      requests[i] = {problems[i]->prompt, completions[i], problem_metadata(*problems[i])};
+      requests[i] = {problems[i]->prompt, completions[i], sampling::problem_metadata(*problems[i])};
     }
     auto rewards = command_->score(requests);
     for (size_t i = 0; i < scores.size(); ++i) scores[i].reward = rewards[i];

@@ -32,8 +32,8 @@
 #include "train/preemption.h"
 #include "train/rl/policy_update.h"
 #include "train/rl/rollout.h"
-#include "train/rl/task_eval.h"
 #include "train/runtime.h"
+#include "train/sampling/task_eval.h"
 #include "train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -41,6 +41,8 @@ namespace fs = std::filesystem;
 namespace ember::train::rl {
 namespace {
 
+using sampling::evaluate_task;
+using sampling::TaskEvalOptions;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {

@@ -1,7 +1,7 @@
 // The reasoning-RL recipe behind `ember rl`: GRPO-family policy optimisation of a checkpoint on a
 // generated task with verifiable rewards, sampling from the very weights it trains (no weight
 // sync). Each step: rollouts (rollout.h) -> policy update (policy_update.h) -> metrics, periodic
-// held-out evaluation (task_eval.h) and checkpoints that resume exactly.
+// held-out evaluation (sampling/task_eval.h) and checkpoints that resume exactly.
 // Runs on one process or on a parallel.dp x parallel.tp mesh under mpirun / srun: prompts split
 // over dp ranks (each group on one rank), generation and updates on the tp-sharded policy with
 // full-vocabulary logits, loss normalisers and metrics global; every layout reproduces the

@@ -10,8 +10,8 @@
 #include "core/error.h"
 #include "model/generate.h"
 #include "train/parallel_setup.h"
-#include "train/rl/sequence_logprobs.h"
-#include "train/rl/task_prompts.h"
+#include "train/sampling/sequence_logprobs.h"
+#include "train/sampling/task_prompts.h"
 
 namespace ember::train::rl {
 namespace {
@@ -83,7 +83,7 @@ RolloutCollector::RolloutCollector(model::Transformer& policy, model::Transforme
       task_(task),
       rewards_(rewards),
       options_(options) {
-  eos_token(tokenizer);  // a tokenizer without <|eos|> fails here, not at the first rollout
+  sampling::eos_token(tokenizer);  // a tokenizer without <|eos|> fails here, not at the first rollout
   if (options_.kl_reward_coef > 0 && reference_ == nullptr) fail_usage("a KL in the reward needs a reference model");
   if (options_.group_size < 1 || options_.prompts < 1) fail_usage("rollouts need at least one prompt and one sample");
 }
@@ -92,10 +92,10 @@ void RolloutCollector::sample_groups(const std::vector<data::tasks::Problem>& pr
                                      std::vector<Rollout>& out, RolloutStats& stats) {
   const auto group_size = size_t(options_.group_size);
   std::vector<std::vector<int64_t>> prompts;
-  auto generation = completion_options(tokenizer_, options_.max_new_tokens, options_.temperature);
+  auto generation = sampling::completion_options(tokenizer_, options_.max_new_tokens, options_.temperature);
   generation.sampling.top_p = options_.top_p;
   for (size_t p = 0; p < problems.size(); ++p) {
-    auto ids = encode_prompt(tokenizer_, problems[p].prompt);
+    auto ids = sampling::encode_prompt(tokenizer_, problems[p].prompt);
     for (size_t k = 0; k < group_size; ++k) {
       prompts.push_back(ids);
       generation.seeds.push_back(sample_seed(options_.seed, first_index + p, int64_t(k)));
@@ -110,7 +110,7 @@ void RolloutCollector::sample_groups(const std::vector<data::tasks::Problem>& pr
   std::vector<std::string> texts;
   for (size_t i = 0; i < completions.size(); ++i) {
     problem_of.push_back(&problems[i / group_size]);
-    texts.push_back(completion_text(tokenizer_, completions[i]));
+    texts.push_back(sampling::completion_text(tokenizer_, completions[i]));
   }
   auto scores = rewards_.score(problem_of, texts);
   stats.scoring_s += seconds_since(start);
@@ -138,11 +138,11 @@ void RolloutCollector::shape_rewards(std::vector<Rollout>& rollouts) {
   }
   if (options_.kl_reward_coef <= 0 || rollouts.empty()) return;
   c10::NoGradGuard no_grad;
-  std::vector<ScoredSequence> sequences;
+  std::vector<sampling::ScoredSequence> sequences;
   for (const auto& r : rollouts) sequences.push_back({&r.prompt_ids, &r.completion_ids, &r.logprobs, 0.0, true});
   auto device = (*reference_)->parameters().front().device();
-  auto batch = make_sequence_batch(sequences, device);
-  auto reference = token_logprobs(*reference_, batch, options_.temperature, tokenizer_.vocab_size(), false);
+  auto batch = sampling::make_sequence_batch(sequences, device);
+  auto reference = sampling::token_logprobs(*reference_, batch, options_.temperature, tokenizer_.vocab_size(), false);
   auto kl = (kl_estimate(batch.old_logprobs, reference.logprobs, options_.kl_estimator) * batch.mask).sum(1).cpu();
   for (size_t i = 0; i < rollouts.size(); ++i) {
     rollouts[i].kl = kl[int64_t(i)].item<double>();
@@ -166,8 +166,8 @@ RolloutBatch RolloutCollector::collect(uint64_t& next_prompt_index) {
     // This rank's share of the round's prompts, by global prompt index.
     const auto [begin, end] = shard_range(missing, rank, ranks);
     const uint64_t first = next_prompt_index + uint64_t(begin);
-    auto problems = draw_problems(task_, data::tasks::Split::train, options_.seed, first, end - begin,
-                                  options_.difficulty);
+    auto problems = sampling::draw_problems(task_, data::tasks::Split::train, options_.seed, first, end - begin,
+                                            options_.difficulty);
     std::vector<Rollout> rollouts;
     if (!problems.empty()) sample_groups(problems, first, rollouts, stats);
     next_prompt_index += uint64_t(missing);

@@ -1,5 +1,6 @@
-// The text interface between generated tasks and the model, shared by RL rollouts and
-// `ember eval`: problem streams per split, prompts as token ids, completions back as text.
+// The text interface between generated tasks and the model, shared through train/sampling/ by RL
+// rollouts, distillation's sampled sequences and `ember eval`: problem streams per split, prompts
+// as token ids, the policy's generation settings, completions back as text.
 //
 // A prompt is the problem's prompt text encoded on its own, with no BOS or separator in front:
 // pretraining packs documents with document masking, so a document's first token sees nothing
@@ -16,7 +17,7 @@
 #include "data/tokenizer/tokenizer.h"
 #include "model/generate.h"
 
-namespace ember::train::rl {
+namespace ember::train::sampling {
 
 /// Problems `first`, first + 1, ... of the task's stream `seed` in `split`; difficulty 0 means the
 /// task's default.
@@ -48,4 +49,4 @@ std::string completion_text(const data::Tokenizer& tokenizer, const model::Compl
 /// The task's metadata of a problem as JSON {"task", "answer", "meta"} (reward command input).
 nlohmann::json problem_metadata(const data::tasks::Problem& problem);
 
-}  // namespace ember::train::rl
+}  // namespace ember::train::sampling

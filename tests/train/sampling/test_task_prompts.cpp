@@ -1,5 +1,6 @@
-// Problem streams for RL and evaluation (train/rl/task_prompts.h): held-out evaluation draws
-// distinct problems, and a split too small for the request is an error, not silent repeats.
+// Problem streams for RL, distillation and evaluation (train/sampling/task_prompts.h): held-out
+// evaluation draws distinct problems, and a split too small for the request is an error, not
+// silent repeats.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -7,9 +8,9 @@
 
 #include "core/error.h"
 #include "data/tasks/registry.h"
-#include "train/rl/task_prompts.h"
+#include "train/sampling/task_prompts.h"
 
-namespace ember::train::rl {
+namespace ember::train::sampling {
 namespace {
 
 using data::tasks::Split;
@@ -55,4 +56,4 @@ TEST(TaskPrompts, TooFewDistinctProblemsIsAClearError) {
 }
 
 }  // namespace
-}  // namespace ember::train::rl
+}  // namespace ember::train::sampling

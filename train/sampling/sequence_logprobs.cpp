@@ -1,5 +1,5 @@
 // Completion-token log-probs under a model (see sequence_logprobs.h).
-#include "train/rl/sequence_logprobs.h"
+#include "train/sampling/sequence_logprobs.h"
 
 #include <algorithm>
 
@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 
-namespace ember::train::rl {
+namespace ember::train::sampling {
 namespace {
 
 template <typename T>
@@ -72,4 +72,4 @@ TokenLogprobs token_logprobs(model::Transformer& model, const SequenceBatch& bat
   return out;
 }
 
-}  // namespace ember::train::rl
+}  // namespace ember::train::sampling

@@ -1,5 +1,5 @@
-// Held-out accuracy of a model on a generated task: `ember eval` and the RL recipe's periodic
-// evaluation.
+// Held-out accuracy of a model on a generated task: `ember eval` and the periodic evaluations of
+// the RL and distillation recipes (part of the shared sampling layer, train/sampling/).
 //
 // The first `samples` DISTINCT problems of the task's EVAL-split stream `seed` (never seen in
 // training data, data/tasks/split.h; distinct by canonical key, so a story told again with another
@@ -19,7 +19,7 @@
 #include "distributed/communicator.h"
 #include "model/transformer.h"
 
-namespace ember::train::rl {
+namespace ember::train::sampling {
 
 struct TaskEvalOptions {
   int64_t samples = 200;
@@ -46,4 +46,4 @@ struct TaskEvalResult {
 TaskEvalResult evaluate_task(model::Transformer& model, const data::Tokenizer& tokenizer,
                              const data::tasks::Task& task, const TaskEvalOptions& options);
 
-}  // namespace ember::train::rl
+}  // namespace ember::train::sampling

@@ -1,12 +1,12 @@
 // Problems, prompts and completions as text and tokens (see task_prompts.h).
-#include "train/rl/task_prompts.h"
+#include "train/sampling/task_prompts.h"
 
 #include <unordered_set>
 
 #include "core/error.h"
 #include "data/tasks/split.h"
 
-namespace ember::train::rl {
+namespace ember::train::sampling {
 
 std::vector<data::tasks::Problem> draw_problems(const data::tasks::Task& task, data::tasks::Split split, uint64_t seed,
                                                 uint64_t first, int64_t count, int difficulty) {
@@ -77,4 +77,4 @@ nlohmann::json problem_metadata(const data::tasks::Problem& problem) {
   return {{"task", problem.task}, {"answer", problem.answer}, {"meta", problem.meta}};
 }
 
-}  // namespace ember::train::rl
+}  // namespace ember::train::sampling

@@ -1,5 +1,5 @@
 // Held-out task accuracy (see task_eval.h).
-#include "train/rl/task_eval.h"
+#include "train/sampling/task_eval.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,9 +8,9 @@
 #include "core/error.h"
 #include "model/generate.h"
 #include "train/parallel_setup.h"
-#include "train/rl/task_prompts.h"
+#include "train/sampling/task_prompts.h"
 
-namespace ember::train::rl {
+namespace ember::train::sampling {
 
 TaskEvalResult evaluate_task(model::Transformer& model, const data::Tokenizer& tokenizer,
                              const data::tasks::Task& task, const TaskEvalOptions& options) {
@@ -70,4 +70,4 @@ TaskEvalResult evaluate_task(model::Transformer& model, const data::Tokenizer& t
   return result;
 }
 
-}  // namespace ember::train::rl
+}  // namespace ember::train::sampling

@@ -1,6 +1,6 @@
 // Log-probabilities of sampled completion tokens under a model, for a batch of (prompt,
-// completion) pairs: what the policy loss compares with the rollout's log-probs, and what the KL
-// reference provides.
+// completion) pairs: what the RL policy loss compares with the rollout's log-probs, and what the KL
+// reference provides; distillation lays out its sampled sequences the same way (train/sampling/).
 //
 // Each pair is laid out as s = prompt + completion (length n), right-padded to the batch's
 // longest; the model reads s[0 .. n-2] and position t predicts s[t+1]. Completion token j
@@ -21,7 +21,7 @@
 
 #include "model/transformer.h"
 
-namespace ember::train::rl {
+namespace ember::train::sampling {
 
 /// One (prompt, completion) pair with what the loss needs per completion token.
 struct ScoredSequence {
@@ -56,4 +56,4 @@ struct TokenLogprobs {
 TokenLogprobs token_logprobs(model::Transformer& model, const SequenceBatch& batch, double temperature,
                              int64_t vocab_limit, bool with_entropy);
 
-}  // namespace ember::train::rl
+}  // namespace ember::train::sampling
