@@ -4,10 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "train/bench.h"
-#include "train/distill/distill_config.h"
-#include "train/rl/rl_config.h"
-
 namespace ember::train {
 
 using config::Schema;
@@ -181,23 +177,6 @@ void describe_pretrain(Schema& s, PretrainConfig& c) {
     }
     return std::nullopt;
   });
-}
-
-}  // namespace ember::train
-
-namespace ember::train {
-
-std::string config_reference_markdown() {
-  PretrainConfig pretrain;
-  config::Schema schema;
-  describe_pretrain(schema, pretrain);
-  rl::RlOptions rl_options;
-  rl::describe_rl_options(schema, rl_options);
-  distill::DistillOptions distill_options;
-  distill::describe_distill_options(schema, distill_options);
-  BenchConfig bench;
-  describe_bench(schema, bench);
-  return schema.to_markdown("Config reference");
 }
 
 }  // namespace ember::train

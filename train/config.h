@@ -1,6 +1,8 @@
 // Experiment configs: the typed structs every recipe reads, and their schema (keys, types,
 // defaults, docs, checks). `describe_*` binds a struct to a config::Schema; recipes combine the
-// sections they use. docs/configs.md is generated from these schemas (`ember config docs`).
+// sections they use. A recipe's own section is described beside the recipe (rl/rl_config.h,
+// distill/distill_config.h, bench.h), never here; docs/configs.md is the reference the CLI
+// assembles from all of them (apps/config_reference.h, `ember config docs`).
 #pragma once
 
 #include <cstdint>
@@ -113,12 +115,5 @@ void describe_common(config::Schema& schema, RecipeCommon& c);
 
 /// The full pretraining schema bound to `c`.
 void describe_pretrain(config::Schema& schema, PretrainConfig& c);
-
-}  // namespace ember::train
-
-namespace ember::train {
-
-/// Markdown reference of every recipe's keys: the contents of docs/configs.md.
-std::string config_reference_markdown();
 
 }  // namespace ember::train
