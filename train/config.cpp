@@ -29,7 +29,10 @@ void describe_train(Schema& s, TrainConfig& c) {
   s.add("train.device", c.device, "Where to train: auto picks cuda when available.").choices({"auto", "cpu", "cuda"});
   s.add("train.dtype", c.dtype, "Compute precision: auto is bf16 autocast on CUDA and fp32 on CPU.")
       .choices({"auto", "fp32", "bf16"});
-  s.add("train.threads", c.threads, "CPU threads per rank; 0 means cores / local ranks.").min(0);
+  s.add("train.threads", c.threads,
+        "CPU threads per rank; 0 means cores / local ranks. At most 4 x the hardware threads: more only slow "
+        "every step down (thousands never reach step 1), so a larger value is refused.")
+      .min(0);
   s.add("train.max_bad_steps", c.max_bad_steps,
         "Stop after this many consecutive steps with a non-finite loss or gradient (each is skipped).").min(1);
   s.add("train.spike_zscore", c.spike_zscore,

@@ -2,6 +2,7 @@
 #include "core/config/loader.h"
 
 #include <algorithm>
+#include <map>
 #include <vector>
 
 #include "core/error.h"
@@ -15,6 +16,21 @@ namespace {
 /// (`b: {x: *a, y: *a}`, `c: {x: *b, y: *b}`, ... doubles the keys at every level).
 constexpr size_t kMaxKeys = 100'000;
 
+/// Refuses a mapping that names one key twice (YAML parsers keep one of them silently), naming
+/// the key and both lines.
+void refuse_duplicate_keys(const YAML::Node& mapping, const std::string& prefix, const std::string& origin) {
+  std::map<std::string, int> first_line;
+  for (const auto& entry : mapping) {
+    if (!entry.first.IsScalar()) continue;
+    const int line = entry.first.Mark().line + 1;
+    auto [found, inserted] = first_line.emplace(entry.first.Scalar(), line);
+    if (inserted) continue;
+    const std::string key = prefix.empty() ? entry.first.Scalar() : prefix + "." + entry.first.Scalar();
+    fail_usage("{}: key '{}' is given twice in one mapping (lines {} and {}); keep one", origin, key, found->second,
+               line);
+  }
+}
+
 /// Flattens `node` under `prefix`. `open_maps` holds the mappings being flattened, so that an
 /// alias to one of them (`a: &x {b: *x}`) is refused instead of recursing forever.
 void flatten(const YAML::Node& node, const std::string& prefix, const std::string& origin, RawConfig& out,
@@ -22,6 +38,7 @@ void flatten(const YAML::Node& node, const std::string& prefix, const std::strin
   for (const auto& open : open_maps) {
     if (open.is(node)) fail_usage("{}: '{}' contains itself through an alias", origin, prefix);
   }
+  refuse_duplicate_keys(node, prefix, origin);
   open_maps.push_back(node);
   for (const auto& entry : node) {
     if (!entry.first.IsScalar()) fail_usage("{}: mapping keys must be plain names", origin);
@@ -29,6 +46,10 @@ void flatten(const YAML::Node& node, const std::string& prefix, const std::strin
     if (entry.second.IsMap() && entry.second.size() > 0) {
       flatten(entry.second, key, origin, out, open_maps);
     } else {
+      if (out.contains(key)) {
+        fail_usage("{}: key '{}' is given twice (lines {} and {}); keep one", origin, key,
+                   out.at(key).node.Mark().line + 1, entry.first.Mark().line + 1);
+      }
       out.set(key, RawValue{entry.second, origin});
       if (out.keys().size() > kMaxKeys) fail_usage("{}: more than {} keys", origin, kMaxKeys);
     }
@@ -52,6 +73,7 @@ RawConfig load_recursive(const std::filesystem::path& path, std::vector<std::fil
     if (stack.empty()) fail_usage("config file not found: '{}'", path.string());
     fail_usage("config file not found: '{}' (a base of '{}')", path.string(), stack.back().string());
   }
+  if (std::filesystem::is_directory(path)) fail_usage("config file '{}' is a directory", path.string());
   std::string origin = "file '" + path.string() + "'";
   YAML::Node document;
   try {
@@ -62,6 +84,7 @@ RawConfig load_recursive(const std::filesystem::path& path, std::vector<std::fil
   RawConfig result;
   if (document.IsNull()) return result;
   if (!document.IsMap()) fail_usage("{}: a config file must be a mapping of keys to values", origin);
+  refuse_duplicate_keys(document, "", origin);
 
   stack.push_back(canonical);
   if (const YAML::Node base = document["base"]) {

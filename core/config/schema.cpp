@@ -35,6 +35,10 @@ std::string node_text(const YAML::Node& node) {
   return out.c_str();
 }
 
+/// The shortest text that reads back as exactly `value` ("0.1", not yaml-cpp's
+/// "0.10000000000000001"), so printed configs and docs/configs.md show what a person wrote.
+std::string shortest_text(double value) { return fmt::format("{}", value); }
+
 template <typename T>
 T scalar_as(const YAML::Node& node, const char* type_name) {
   if (!node.IsScalar()) {
@@ -137,7 +141,7 @@ Field& Schema::add(const std::string& key, int64_t& target, const std::string& d
 Field& Schema::add(const std::string& key, double& target, const std::string& doc) {
   Field& field = push(Field(key, "float", doc,
                             [&target](const YAML::Node& n) { target = scalar_as<double>(n, "a number"); },
-                            [&target] { return YAML::Node(target); }));
+                            [&target] { return YAML::Node(shortest_text(target)); }));
   field.numeric_value_ = [&target] { return target; };
   field.check([&target]() -> std::optional<std::string> {
     if (std::isinf(target)) return std::string("must be finite");
@@ -169,7 +173,7 @@ Field& Schema::add(const std::string& key, std::vector<double>& target, const st
                     [&target](const YAML::Node& n) { target = sequence_as<double>(n, "numbers"); },
                     [&target] {
                       YAML::Node node(YAML::NodeType::Sequence);
-                      for (double v : target) node.push_back(v);
+                      for (double v : target) node.push_back(shortest_text(v));
                       return node;
                     }));
 }

@@ -205,6 +205,7 @@ TEST_F(ConfigTest, CrossFieldChecksRunAfterAllKeys) {
 
 TEST_F(ConfigTest, MissingFileErrors) {
   EXPECT_NE(error_of(dir_ / "nope.yaml").find("not found"), std::string::npos);
+  EXPECT_NE(error_of(dir_ / "sub").find("is a directory"), std::string::npos);
   auto file = write("top.yaml", "base: missing.yaml\n");
   auto message = error_of(file);
   EXPECT_NE(message.find("missing.yaml"), std::string::npos) << message;
@@ -267,6 +268,29 @@ TEST_F(ConfigTest, MalformedOverrideIsRejected) {
   EXPECT_NE(error_of("", {"train.steps"}).find("key=value"), std::string::npos);
   EXPECT_NE(error_of("", {"=3"}).find("key=value"), std::string::npos);
   EXPECT_NE(error_of("", {"train.steps=[1"}).find("not valid YAML"), std::string::npos);
+}
+
+TEST_F(ConfigTest, DuplicateKeysNameTheKeyTheFileAndBothLines) {
+  auto top = write("top.yaml", "train:\n  steps: 5\noptim:\n  lr: 0.1\ntrain:\n  fused: true\n");
+  auto message = error_of(top);
+  EXPECT_NE(message.find("top.yaml"), std::string::npos) << message;
+  EXPECT_NE(message.find("key 'train' is given twice in one mapping (lines 1 and 5)"), std::string::npos) << message;
+
+  auto nested = write("nested.yaml", "optim:\n  lr: 0.1\n  schedule: wsd\n  lr: 0.2\n");
+  message = error_of(nested);
+  EXPECT_NE(message.find("key 'optim.lr' is given twice in one mapping (lines 2 and 4)"), std::string::npos)
+      << message;
+
+  auto dotted = write("dotted.yaml", "optim.lr: 0.1\noptim:\n  lr: 0.2\n");
+  message = error_of(dotted);
+  EXPECT_NE(message.find("key 'optim.lr' is given twice (lines 1 and 3)"), std::string::npos) << message;
+
+  EXPECT_THROW(load_text("a: 1\na: 2\n", "text"), UsageError);
+  // A file may still override its base, and a later override the file.
+  write("base.yaml", "train:\n  steps: 5\n");
+  auto child = write("child.yaml", "base: base.yaml\ntrain:\n  steps: 6\n");
+  EXPECT_EQ(resolve_sample(child, {"train.steps=7"}).steps, 7);
+  EXPECT_EQ(resolve_sample(child).steps, 6);
 }
 
 TEST_F(ConfigTest, SectionPrefixAloneIsUnknown) {
