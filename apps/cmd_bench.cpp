@@ -4,6 +4,7 @@
 // generation tokens/s on random prompts, one JSON line.
 #include <fmt/format.h>
 
+#include "apps/cli_checks.h"
 #include "apps/command.h"
 #include "apps/recipe_args.h"
 #include "train/bench.h"
@@ -31,11 +32,11 @@ void register_bench(CLI::App& app) {
   auto* generate_cmd =
       cmd->add_subcommand("generate", "Greedy KV-cache generation tokens/s for a batch of random prompts");
   generate_cmd->add_option("--checkpoint", generate.checkpoint, "Run or checkpoint directory")->required();
-  generate_cmd->add_option("--batch", generate.batch, "Prompts per batch")->check(CLI::PositiveNumber);
-  generate_cmd->add_option("--prompt-len", generate.prompt_len, "Tokens per prompt")->check(CLI::PositiveNumber);
-  generate_cmd->add_option("--new-tokens", generate.new_tokens, "Tokens generated per prompt")->check(CLI::PositiveNumber);
-  generate_cmd->add_option("--threads", generate.threads, "CPU threads")->check(CLI::PositiveNumber);
-  generate_cmd->add_option("--repeats", generate.repeats, "Timed generations (median)")->check(CLI::PositiveNumber);
+  generate_cmd->add_option("--batch", generate.batch, "Prompts per batch")->check(at_least(1));
+  generate_cmd->add_option("--prompt-len", generate.prompt_len, "Tokens per prompt")->check(at_least(1));
+  generate_cmd->add_option("--new-tokens", generate.new_tokens, "Tokens generated per prompt")->check(at_least(1));
+  generate_cmd->add_option("--threads", generate.threads, "CPU threads")->check(thread_count(1));
+  generate_cmd->add_option("--repeats", generate.repeats, "Timed generations (median)")->check(at_least(1));
   generate_cmd->add_option("--seed", generate.seed, "Seed of the random prompts");
   generate_cmd->callback([] { fmt::print("{}\n", train::run_generate_benchmark(generate)); });
 }

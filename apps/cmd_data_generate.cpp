@@ -11,7 +11,9 @@
 #include <fmt/ranges.h>
 
 #include "apps/cmd_data.h"
+#include "apps/output_guards.h"
 #include "core/error.h"
+#include "core/stop_cleanup.h"
 #include "data/tasks/dataset.h"
 #include "data/tasks/registry.h"
 #include "data/tasks/task.h"
@@ -39,7 +41,7 @@ void register_data_generate(CLI::App& data_cmd) {
       ->required();
   cmd->add_option("--count", args.count, "Number of examples")->required();
   cmd->add_option("--seed", args.seed, "Seed: the same seed gives the same file")->required();
-  cmd->add_option("--out", args.out, "Output JSONL file (written atomically)")->required();
+  cmd->add_option("--out", args.out, "Output JSONL file, written atomically; an existing file is replaced only when it holds generated examples")->required();
   cmd->add_option("--split", args.split, "train or eval (problems are split by a hash of the problem)")
       ->capture_default_str();
   cmd->add_option("--difficulty", args.difficulty,
@@ -64,7 +66,8 @@ void register_data_generate(CLI::App& data_cmd) {
                             .eval_percent = args.eval_percent,
                             .answer_only_percent = args.answer_only_percent,
                             .careless_percent = args.careless_percent};
-    if (args.out.empty()) fail_usage("--out must name a file");
+    check_examples_output(args.out);
+    remove_temporaries_on_stop({args.out});
     std::vector<tasks::Example> examples = tasks::generate_dataset(spec);
     tasks::write_examples_jsonl(args.out, examples);
     std::cout << fmt::format("wrote {} {} examples of task '{}' to {}\n", examples.size(), args.split, args.task,

@@ -63,8 +63,9 @@ void register_data_inspect(CLI::App& data_cmd) {
     size_t max_chars = 500;
   };
   static Args args;
-  cmd->add_option("file", args.file, "Token store (.h5)")->required();
-  cmd->add_option("--tokenizer", args.tokenizer, "tokenizer.json that wrote the store: decode sample documents");
+  cmd->add_option("file", args.file, "Token store (.h5)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--tokenizer", args.tokenizer, "tokenizer.json that wrote the store: decode sample documents")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--show", args.show, "Documents to decode (with --tokenizer)")->capture_default_str();
   cmd->add_option("--max-chars", args.max_chars, "Characters shown per decoded document")->capture_default_str();
   cmd->callback([] {

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include "apps/cmd_data.h"
+#include "apps/output_guards.h"
+#include "core/stop_cleanup.h"
 #include "data/token_store_prepare.h"
 #include "data/tokenizer/tokenizer.h"
 
@@ -26,7 +28,7 @@ void register_data_prepare(CLI::App& data_cmd) {
       ->required();
   cmd->add_option("--field", args.prepare.jsonl_field, "Document field of .jsonl inputs")->capture_default_str();
   cmd->add_option("--tokenizer", args.tokenizer, "tokenizer.json")->required();
-  cmd->add_option("--out", args.prepare.out, "Output token store (.h5), written atomically")->required();
+  cmd->add_option("--out", args.prepare.out, "Output token store (.h5), written atomically; an existing file is replaced only when it is a token store, never when it is an input")->required();
   cmd->add_option("--shard-tokens", args.prepare.shard_tokens,
                   "Split into shards NAME-00000.h5, NAME-00001.h5, ... of about N tokens (0: one file)")
       ->capture_default_str();
@@ -35,6 +37,8 @@ void register_data_prepare(CLI::App& data_cmd) {
                   fmt::format("EOS token (default: the first known of {})", fmt::join(data::kEosCandidates, " ")));
   cmd->add_option("--threads", args.prepare.threads, "Tokenizer threads (0: one per core)")->capture_default_str();
   cmd->callback([] {
+    check_token_store_output(args.prepare.out, args.prepare.shard_tokens > 0, args.prepare.inputs, args.tokenizer);
+    remove_temporaries_on_stop({args.prepare.out});
     auto tokenizer = data::Tokenizer::load(args.tokenizer);
     data::PrepareSummary summary = data::prepare_token_store(tokenizer, args.prepare);
     std::cout << fmt::format("wrote {} documents, {} tokens to {}\n", summary.documents, summary.tokens,

@@ -2,7 +2,9 @@
 // student (online, offline, on-policy, sequence-level), and `ember distill dump-teacher`, which
 // writes the teacher's top-k log-probs for the offline mode.
 #include "apps/command.h"
+#include "apps/output_guards.h"
 #include "apps/recipe_args.h"
+#include "core/stop_cleanup.h"
 #include "train/checkpoint.h"
 #include "train/distill/distill_config.h"
 #include "train/distill/distill_recipe.h"
@@ -31,9 +33,11 @@ void add_dump_teacher(CLI::App* distill) {
       ->capture_default_str();
   cmd->add_option("--batch", options.batch, "Sequences per teacher forward")->capture_default_str();
   cmd->add_option("--device", options.device, "auto, cpu or cuda")->capture_default_str();
-  cmd->add_option("--out", options.out, "Output HDF5 file")->required();
+  cmd->add_option("--out", options.out, "Output HDF5 file; an existing file is replaced only when it is a teacher-logits file")->required();
   cmd->callback([] {
     options.half_precision = dtype == "float16";
+    check_teacher_logits_output(options.out, options.data);
+    remove_temporaries_on_stop({options.out});
     train::distill::dump_teacher(options);
   });
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "apps/cli_checks.h"
 #include "apps/command.h"
 #include "data/tasks/registry.h"
 #include "data/tokenizer/tokenizer.h"
@@ -17,6 +18,12 @@
 
 namespace ember::apps {
 namespace {
+
+/// Problems one evaluation draws at most: every problem and its completions are held in memory,
+/// and a million greedy completions already take hours on a CPU.
+constexpr int64_t kMaxSamples = 1'000'000;
+/// Completions per problem at most (pass@k estimates need far fewer).
+constexpr int64_t kMaxPassK = 1024;
 
 struct EvalArgs {
   std::string checkpoint;
@@ -60,19 +67,20 @@ void register_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Accuracy on held-out problems of a generated task (greedy or pass@k)");
   cmd->add_option("--checkpoint", args.checkpoint, "Checkpoint directory, or a run directory (its newest)")->required();
   cmd->add_option("--task", args.task, "Task name")->required()->check(CLI::IsMember(data::tasks::task_names()));
-  cmd->add_option("--samples", args.options.samples, "Distinct held-out problems to evaluate")->check(CLI::PositiveNumber)
+  cmd->add_option("--samples", args.options.samples, fmt::format("Distinct held-out problems to evaluate, at most {}", kMaxSamples))
+      ->check(between(1, kMaxSamples))
       ->capture_default_str();
   cmd->add_option("--seed", args.options.seed, "Seed of the held-out problem stream (and of sampling)")
       ->capture_default_str();
   cmd->add_option("--difficulty", args.options.difficulty, "Task difficulty 1-5; 0 is the task's default")
-      ->check(CLI::Range(0, 5))->capture_default_str();
-  cmd->add_option("--pass-k", args.options.pass_k, "Completions per problem; solved when any is correct")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(between(0, 5))->capture_default_str();
+  cmd->add_option("--pass-k", args.options.pass_k, fmt::format("Completions per problem, at most {}; solved when any is correct", kMaxPassK))
+      ->check(between(1, kMaxPassK))->capture_default_str();
   cmd->add_option("--temperature", args.options.temperature, "Sampling temperature; 0 is greedy (pass@1 only)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(at_least(0))->capture_default_str();
   cmd->add_option("--max-new-tokens", args.options.max_new_tokens, "Completion length limit")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--threads", args.threads, "CPU threads; 0 uses every core")->check(CLI::NonNegativeNumber)
+      ->check(at_least(1))->capture_default_str();
+  cmd->add_option("--threads", args.threads, "CPU threads; 0 uses every core")->check(thread_count(0))
       ->capture_default_str();
   cmd->callback([] { run_eval(args); });
 }

@@ -5,6 +5,7 @@
 
 #include "apps/command.h"
 #include "core/error.h"
+#include "core/stop_cleanup.h"
 #include "export/export_source.h"
 #include "export/gguf_export.h"
 #include "export/hf_export.h"
@@ -24,6 +25,7 @@ void register_export(CLI::App& app) {
   cmd->add_option("--tokenizer", tokenizer,
                   "tokenizer.json to use instead of the checkpoint's own (or its config's data.tokenizer)");
   cmd->callback([] {
+    remove_temporaries_on_stop({out});
     const std::string chosen = dtype.empty() ? "f32" : dtype;
     const auto tokenizer_override = tokenizer.empty() ? std::nullopt : std::optional<std::filesystem::path>(tokenizer);
     if (format == "hf") {

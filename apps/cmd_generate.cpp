@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "apps/cli_checks.h"
 #include "apps/command.h"
 #include "core/error.h"
 #include "data/tokenizer/tokenizer.h"
@@ -76,13 +77,13 @@ void register_generate(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "Generate completions from a checkpoint (KV cache; greedy or sampled)");
   cmd->add_option("--checkpoint", args.checkpoint, "Checkpoint directory, or a run directory (its newest)")->required();
   cmd->add_option("--prompt", args.prompts, "Prompt text (repeat for a batch)")->required();
-  cmd->add_option("--max-new-tokens", args.max_new_tokens, "Tokens to generate at most")->check(CLI::PositiveNumber)
+  cmd->add_option("--max-new-tokens", args.max_new_tokens, "Tokens to generate at most")->check(at_least(1))
       ->capture_default_str();
-  cmd->add_option("--temperature", args.temperature, "Sampling temperature; 0 is greedy")->check(CLI::NonNegativeNumber)
+  cmd->add_option("--temperature", args.temperature, "Sampling temperature; 0 is greedy")->check(at_least(0))
       ->capture_default_str();
-  cmd->add_option("--top-k", args.top_k, "Keep the k most likely tokens; 0 keeps all")->check(CLI::NonNegativeNumber)
+  cmd->add_option("--top-k", args.top_k, "Keep the k most likely tokens; 0 keeps all")->check(at_least(0))
       ->capture_default_str();
-  cmd->add_option("--top-p", args.top_p, "Nucleus sampling mass")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--top-p", args.top_p, "Nucleus sampling mass")->check(between(0, 1))->capture_default_str();
   cmd->add_option("--seed", args.seed, "Sampling seed")->capture_default_str();
   cmd->add_option("--output", args.output, "text, or json (one line per prompt: prompt, prompt_ids, completion_ids, text)")
       ->check(CLI::IsMember({"text", "json"}))->capture_default_str();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "apps/command.h"
+#include "core/stop_cleanup.h"
 #include "export/hf_import.h"
 
 namespace ember::apps {
@@ -14,6 +15,7 @@ void register_import(CLI::App& app) {
       ->required();
   cmd->add_option("--out", out, "New run directory (must not exist or be empty)")->required();
   cmd->callback([] {
+    remove_temporaries_on_stop({out});
     auto checkpoint = exporting::import_hf(hf_dir, out);
     fmt::print("{}\n", checkpoint.string());
   });

@@ -10,9 +10,12 @@
 
 #include <fmt/format.h>
 
+#include "apps/cli_checks.h"
 #include "apps/command.h"
+#include "apps/output_guards.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/stop_cleanup.h"
 #include "data/tokenizer/byte_level.h"
 #include "data/tokenizer/tokenizer.h"
 #include "data/tokenizer/trainer.h"
@@ -65,6 +68,8 @@ void for_each_line_batch(const std::string& input, OnBatch&& on_batch) {
 }
 
 void run_train(const TrainArgs& args) {
+  check_tokenizer_output(args.out, args.inputs);
+  remove_temporaries_on_stop({args.out});
   data::TrainOptions options;
   options.vocab_size = args.vocab_size;
   options.min_frequency = args.min_frequency;
@@ -142,14 +147,17 @@ void register_tokenizer(CLI::App& app) {
       ->check(CLI::ExistingFile);
   train_cmd->add_option("--vocab-size", train.vocab_size, "Vocabulary size (special + 256 byte + merged tokens)")
       ->required();
-  train_cmd->add_option("--out", train.out, "Output tokenizer.json")->required();
+  train_cmd->add_option("--out", train.out, "Output tokenizer.json, written atomically; an existing file is replaced only when it is a tokenizer.json, "
+                                          "never when it is an input")->required();
   train_cmd->add_option("--special", train.specials,
                         "Extra special tokens (always included: <|bos|> <|eos|> <|pad|> <think> </think> <answer> "
                         "</answer>)");
   train_cmd->add_option("--min-frequency", train.min_frequency, "Never merge a pair seen fewer times")
       ->capture_default_str();
   train_cmd->add_option("--field", train.field, "Document field of .jsonl inputs")->capture_default_str();
-  train_cmd->add_option("--threads", train.threads, "Word-counting threads (0: all cores)")->capture_default_str();
+  train_cmd->add_option("--threads", train.threads, "Word-counting threads (0: all cores)")
+      ->check(thread_count(0))
+      ->capture_default_str();
   train_cmd->add_option("--digits", train.digits,
                         "How numbers are pre-split: 'grouped' (runs of 1-3 digits, Llama-3 / GPT-4) or 'single' "
                         "(one digit per piece, Qwen2)")
@@ -159,15 +167,17 @@ void register_tokenizer(CLI::App& app) {
 
   static CodecArgs encode;
   auto* encode_cmd = cmd->add_subcommand("encode", "Encode each input line to a line of space-separated ids");
-  encode_cmd->add_option("--tokenizer", encode.tokenizer, "tokenizer.json")->required();
-  encode_cmd->add_option("--input", encode.input, "Text file (default: stdin)");
-  encode_cmd->add_option("--threads", encode.threads, "Encoding threads")->capture_default_str();
+  encode_cmd->add_option("--tokenizer", encode.tokenizer, "tokenizer.json")->required()->check(CLI::ExistingFile);
+  encode_cmd->add_option("--input", encode.input, "Text file (default: stdin)")->check(CLI::ExistingFile);
+  encode_cmd->add_option("--threads", encode.threads, "Encoding threads (0: all cores)")
+      ->check(thread_count(0))
+      ->capture_default_str();
   encode_cmd->callback([] { run_encode(encode); });
 
   static CodecArgs decode;
   auto* decode_cmd = cmd->add_subcommand("decode", "Decode each line of space-separated ids to a line of text");
-  decode_cmd->add_option("--tokenizer", decode.tokenizer, "tokenizer.json")->required();
-  decode_cmd->add_option("--input", decode.input, "Ids file (default: stdin)");
+  decode_cmd->add_option("--tokenizer", decode.tokenizer, "tokenizer.json")->required()->check(CLI::ExistingFile);
+  decode_cmd->add_option("--input", decode.input, "Ids file (default: stdin)")->check(CLI::ExistingFile);
   decode_cmd->callback([] { run_decode(decode); });
 }
 
