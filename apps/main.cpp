@@ -1,8 +1,11 @@
 // Entry point of the `ember` binary: parses the command line with CLI11, runs the chosen
-// subcommand, and maps failures to exit codes (0 ok, 1 runtime error, 2 usage/config error).
+// subcommand, and maps failures to exit codes (0 ok, 1 runtime error, 2 usage/config error,
+// 130 after a run stopped on Ctrl-C with its checkpoint saved).
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <new>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -10,6 +13,21 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "train/preemption.h"
+
+namespace {
+
+/// "ember eval" for the subcommand being run (what an out-of-memory message names).
+std::string running_command(const CLI::App& app) {
+  std::string name = "ember";
+  for (const CLI::App* command = &app; !command->get_subcommands().empty();) {
+    command = command->get_subcommands().front();
+    name += " " + command->get_name();
+  }
+  return name;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   ember::log::init();
@@ -36,9 +54,13 @@ int main(int argc, char** argv) {
   } catch (const ember::Error& e) {
     std::cerr << "ember: error: " << e.what() << "\n";
     return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "ember: error: out of memory while running `" << running_command(app)
+              << "`; give it smaller sizes (samples, batch, sequence length) or a machine with more memory\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "ember: error: " << e.what() << "\n";
     return 1;
   }
-  return 0;
+  return ember::train::exit_status_after_stop();
 }

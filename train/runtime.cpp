@@ -43,6 +43,12 @@ Runtime setup_runtime(const TrainConfig& train, int local_ranks) {
   }
   runtime.bf16_autocast = runtime.device.is_cuda() && train.dtype != "fp32";
   int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  // Far more threads than cores only adds contention: thousands never reach step 1.
+  if (train.threads > 4 * cores) {
+    fail_usage("train.threads={} is more than 4 x the {} hardware threads of this machine; use 0 (one per core) "
+               "or at most {}",
+               train.threads, cores, 4 * cores);
+  }
   runtime.threads = train.threads > 0 ? int(train.threads) : std::max(1, cores / std::max(1, local_ranks));
   at::set_num_threads(runtime.threads);
   model::set_fused_kernels_enabled(train.fused_kernels);
