@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     std::cerr << "ember: error: out of memory while running `" << running_command(app)
-              << "`; give it smaller sizes (samples, batch, sequence length) or a machine with more memory\n";
+              << "`; give it smaller sizes (counts, samples, batch or sequence length) or more memory\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "ember: error: " << e.what() << "\n";
