@@ -67,14 +67,14 @@ void register_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Accuracy on held-out problems of a generated task (greedy or pass@k)");
   cmd->add_option("--checkpoint", args.checkpoint, "Checkpoint directory, or a run directory (its newest)")->required();
   cmd->add_option("--task", args.task, "Task name")->required()->check(CLI::IsMember(data::tasks::task_names()));
-  cmd->add_option("--samples", args.options.samples, fmt::format("Distinct held-out problems to evaluate, at most {}", kMaxSamples))
+  cmd->add_option("--samples", args.options.samples, "Distinct held-out problems to evaluate")
       ->check(between(1, kMaxSamples))
       ->capture_default_str();
   cmd->add_option("--seed", args.options.seed, "Seed of the held-out problem stream (and of sampling)")
       ->capture_default_str();
   cmd->add_option("--difficulty", args.options.difficulty, "Task difficulty 1-5; 0 is the task's default")
       ->check(between(0, 5))->capture_default_str();
-  cmd->add_option("--pass-k", args.options.pass_k, fmt::format("Completions per problem, at most {}; solved when any is correct", kMaxPassK))
+  cmd->add_option("--pass-k", args.options.pass_k, "Completions per problem; solved when any is correct")
       ->check(between(1, kMaxPassK))->capture_default_str();
   cmd->add_option("--temperature", args.options.temperature, "Sampling temperature; 0 is greedy (pass@1 only)")
       ->check(at_least(0))->capture_default_str();
