@@ -41,7 +41,10 @@ void register_data_generate(CLI::App& data_cmd) {
       ->required();
   cmd->add_option("--count", args.count, "Number of examples")->required();
   cmd->add_option("--seed", args.seed, "Seed: the same seed gives the same file")->required();
-  cmd->add_option("--out", args.out, "Output JSONL file, written atomically; an existing file is replaced only when it holds generated examples")->required();
+  cmd->add_option("--out", args.out,
+                  "Output JSONL file, written atomically; an existing file is replaced only when it holds generated "
+                  "examples")
+      ->required();
   cmd->add_option("--split", args.split, "train or eval (problems are split by a hash of the problem)")
       ->capture_default_str();
   cmd->add_option("--difficulty", args.difficulty,

@@ -28,7 +28,10 @@ void register_data_prepare(CLI::App& data_cmd) {
       ->required();
   cmd->add_option("--field", args.prepare.jsonl_field, "Document field of .jsonl inputs")->capture_default_str();
   cmd->add_option("--tokenizer", args.tokenizer, "tokenizer.json")->required();
-  cmd->add_option("--out", args.prepare.out, "Output token store (.h5), written atomically; an existing file is replaced only when it is a token store, never when it is an input")->required();
+  cmd->add_option("--out", args.prepare.out,
+                  "Output token store (.h5), written atomically; an existing file is replaced only when it is a "
+                  "token store, never when it is an input")
+      ->required();
   cmd->add_option("--shard-tokens", args.prepare.shard_tokens,
                   "Split into shards NAME-00000.h5, NAME-00001.h5, ... of about N tokens (0: one file)")
       ->capture_default_str();

@@ -33,7 +33,9 @@ void add_dump_teacher(CLI::App* distill) {
       ->capture_default_str();
   cmd->add_option("--batch", options.batch, "Sequences per teacher forward")->capture_default_str();
   cmd->add_option("--device", options.device, "auto, cpu or cuda")->capture_default_str();
-  cmd->add_option("--out", options.out, "Output HDF5 file; an existing file is replaced only when it is a teacher-logits file")->required();
+  cmd->add_option("--out", options.out,
+                  "Output HDF5 file; an existing file is replaced only when it is a teacher-logits file")
+      ->required();
   cmd->callback([] {
     options.half_precision = dtype == "float16";
     check_teacher_logits_output(options.out, options.data);

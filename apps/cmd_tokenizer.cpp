@@ -147,8 +147,11 @@ void register_tokenizer(CLI::App& app) {
       ->check(CLI::ExistingFile);
   train_cmd->add_option("--vocab-size", train.vocab_size, "Vocabulary size (special + 256 byte + merged tokens)")
       ->required();
-  train_cmd->add_option("--out", train.out, "Output tokenizer.json, written atomically; an existing file is replaced only when it is a tokenizer.json, "
-                                          "never when it is an input")->required();
+  train_cmd
+      ->add_option("--out", train.out,
+                   "Output tokenizer.json, written atomically; an existing file is replaced only when it is a "
+                   "tokenizer.json, never when it is an input")
+      ->required();
   train_cmd->add_option("--special", train.specials,
                         "Extra special tokens (always included: <|bos|> <|eos|> <|pad|> <think> </think> <answer> "
                         "</answer>)");
