@@ -38,7 +38,7 @@ void run_eval(const EvalArgs& args) {
   auto dir = train::resolve_checkpoint(args.checkpoint);
   auto tokenizer = data::Tokenizer::load(train::checkpoint_tokenizer(dir).string());
   auto model_config = train::read_model_config(dir);
-  auto model = train::load_model(dir);
+  auto model = train::load_model(dir, model::kernels::KernelPolicy());
   auto result = train::sampling::evaluate_task(model, tokenizer, task, args.options);
   const int difficulty = args.options.difficulty > 0 ? args.options.difficulty : task.default_difficulty();
   fmt::print("{}: {} / {} held-out problems solved ({}), accuracy {:.4f}\n", args.task, result.correct,

@@ -33,7 +33,7 @@ void run_generate(const GenerateArgs& args) {
   at::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
   auto dir = train::resolve_checkpoint(args.checkpoint);
   auto tokenizer = data::Tokenizer::load(train::checkpoint_tokenizer(dir).string());
-  auto model = train::load_model(dir);
+  auto model = train::load_model(dir, model::kernels::KernelPolicy());
   model->eval();
 
   std::vector<std::vector<int64_t>> prompt_ids;

@@ -1,7 +1,8 @@
-// CPU causal attention: Ember's kernel (model/cpu_attention.h) against LibTorch's
-// scaled_dot_product_attention (is_causal, its CPU flash kernel) on the same inputs, forward and
-// forward + backward, fp32. Alternates the two, reports the median of each and the ratio, plus
-// the largest difference of the outputs and gradients (a sanity check; the tests hold the bounds).
+// CPU causal attention: Ember's kernel (model/kernels/cpu_attention.h) against its reference,
+// LibTorch's scaled_dot_product_attention (model/kernels/reference_ops.h: is_causal, its CPU flash
+// kernel) on the same inputs, forward and forward + backward, fp32. Alternates the two, reports the
+// median of each and the ratio, plus the largest difference of the outputs and gradients (a sanity
+// check; the tests hold the bounds).
 //
 //   attention_bench [--batch B] [--heads H] [--kv-heads K] [--tokens T] [--dim D] [--threads N] [--reps R]
 // Default: the 25m reference model's attention (batch 8, 8 heads, 256 tokens, head dim 64, 2 threads).
@@ -14,12 +15,12 @@
 #include <ATen/TensorOperators.h>
 #include <c10/core/GradMode.h>
 #include <ATen/ops/randn.h>
-#include <ATen/ops/scaled_dot_product_attention.h>
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <torch/csrc/autograd/autograd.h>
 
-#include "model/cpu_attention.h"
+#include "model/kernels/cpu_attention.h"
+#include "model/kernels/reference_ops.h"
 
 namespace {
 
@@ -74,16 +75,15 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   at::set_num_threads(int(threads));
   const auto in = make_inputs(batch, heads, kv_heads, tokens, dim);
-  if (!ember::model::cpu_causal_attention_applies(in.q, in.k, in.v)) {
+  if (!ember::model::kernels::cpu_causal_attention_applies(ember::model::kernels::KernelPolicy(), in.q, in.k, in.v)) {
     std::fprintf(stderr, "attention_bench: Ember's CPU attention does not take these inputs (no BLAS sgemm in this build?)\n");
     return 1;
   }
   auto ember_attention = [](const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-    return ember::model::cpu_causal_attention(q, k, v);
+    return ember::model::kernels::cpu_causal_attention(q, k, v);
   };
-  auto torch_attention = [&](const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-    return at::scaled_dot_product_attention(q, k, v, std::nullopt, 0.0, /*is_causal=*/true, std::nullopt,
-                                            heads != kv_heads);
+  auto torch_attention = [](const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+    return ember::model::kernels::reference_attention(q, k, v, at::Tensor());
   };
   std::vector<double> ember_fwd, torch_fwd, ember_step, torch_step;
   for (int64_t rep = 0; rep <= reps; ++rep) {  // the first round warms up

@@ -48,7 +48,6 @@ class ColumnParallelLinearImpl : public model::ProjectionImpl {
   /// Takes this rank's shard of `full` (the logical layer, initialised from the seed).
   ColumnParallelLinearImpl(const model::ProjectionImpl& full, TpLayerOptions options);
   torch::Tensor forward(const torch::Tensor& x) override;
-  bool plain_gemm() const override { return false; }
   ShardSpec weight_shard() const { return weight_shard_; }
   ShardSpec bias_shard() const;
 
@@ -62,7 +61,6 @@ class RowParallelLinearImpl : public model::ProjectionImpl {
  public:
   RowParallelLinearImpl(const model::ProjectionImpl& full, TpLayerOptions options);
   torch::Tensor forward(const torch::Tensor& x) override;
-  bool plain_gemm() const override { return false; }
   ShardSpec weight_shard() const { return weight_shard_; }
 
  private:

@@ -4,12 +4,12 @@
 #include <ATen/ops/arange.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/ones_like.h>
-#include <ATen/ops/scaled_dot_product_attention.h>
 #include <ATen/ops/where.h>
 #include <ATen/ops/zeros_like.h>
 
-#include "model/cpu_attention.h"
-#include "model/fused_projections.h"
+#include "model/kernels/cpu_attention.h"
+#include "model/kernels/fused_projections.h"
+#include "model/kernels/reference_ops.h"
 
 namespace ember::model {
 
@@ -52,9 +52,8 @@ void AttentionImpl::reset() {
   }
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                     const torch::Tensor& mask, KVCache* cache, int64_t layer,
-                                     const torch::Tensor& document_start) {
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const ForwardContext& context, int64_t layer) {
+  const auto& policy = context.policy;
   const int64_t batch = x.size(0), d = config.resolved_head_dim();
   // Head and token counts follow the projections' outputs, so sharded projections (fewer heads) and
   // sequence-parallel ones (x holds a part of the tokens, the projection all of them) work unchanged.
@@ -62,32 +61,30 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     return projected.view({batch, projected.size(1), -1, d}).transpose(1, 2);
   };
   torch::Tensor q, k, v;
-  if (fused_projections_apply(x, {q_proj.get(), k_proj.get(), v_proj.get()})) {
-    auto qkv = fused_projection(x, {q_proj.get(), k_proj.get(), v_proj.get()})
+  if (kernels::fused_projections_apply(policy, x, {q_proj.get(), k_proj.get(), v_proj.get()})) {
+    auto qkv = kernels::fused_projection(x, {q_proj.get(), k_proj.get(), v_proj.get()})
                    .split_with_sizes({q_proj->weight.size(0), k_proj->weight.size(0), v_proj->weight.size(0)}, -1);
     q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]);
   } else {
-    q = heads(q_proj->forward(x)), k = heads(k_proj->forward(x)), v = heads(v_proj->forward(x));
+    q = heads(q_proj->project(x, policy)), k = heads(k_proj->project(x, policy)), v = heads(v_proj->project(x, policy));
   }
   if (config.qk_norm) {
-    q = q_norm->forward(q);
-    k = k_norm->forward(k);
+    q = q_norm->forward(q, policy);
+    k = k_norm->forward(k, policy);
   }
-  q = apply_rope(q, cos, sin);
-  k = apply_rope(k, cos, sin);
-  if (cache) {
+  q = apply_rope(q, context.cos, context.sin, policy);
+  k = apply_rope(k, context.cos, context.sin, policy);
+  const auto& mask = context.mask;
+  if (context.cache) {
     TORCH_CHECK(mask.defined(), "attention over a KV cache needs an explicit mask");
-    std::tie(k, v) = cache->update(layer, k, v);
+    std::tie(k, v) = context.cache->update(layer, k, v);
   }
-  const bool grouped = q.size(1) != k.size(1);
   // A document mask (packed sequences, no cache) goes to the CPU kernel as document starts.
-  const bool document_mask = mask.defined() && document_start.defined() && !cache;
-  auto out = (!mask.defined() || document_mask) && cpu_causal_attention_applies(q, k, v)
-                 ? cpu_causal_attention(q, k, v, document_mask ? document_start : torch::Tensor())
-                 : at::scaled_dot_product_attention(q, k, v, mask.defined() ? std::optional(mask) : std::nullopt,
-                                                /*dropout_p=*/0.0, /*is_causal=*/!mask.defined(), std::nullopt,
-                                                grouped);
-  return o_proj->forward(out.transpose(1, 2).reshape({batch, out.size(2), -1}));
+  const bool document_mask = mask.defined() && context.document_start.defined() && !context.cache;
+  auto out = (!mask.defined() || document_mask) && kernels::cpu_causal_attention_applies(policy, q, k, v)
+                 ? kernels::cpu_causal_attention(q, k, v, document_mask ? context.document_start : torch::Tensor())
+                 : kernels::reference_attention(q, k, v, mask);
+  return o_proj->project(out.transpose(1, 2).reshape({batch, out.size(2), -1}), policy);
 }
 
 }  // namespace ember::model

@@ -1,6 +1,9 @@
 // Causal self-attention with grouped-query heads, RoPE, optional QK-norm (Qwen3) and optional
-// q/k/v bias (Qwen2), through at::scaled_dot_product_attention; plus the AttentionContext that
-// says where each token sits (RoPE positions) and what it may see (causal, document or cache mask).
+// q/k/v bias (Qwen2); plus the AttentionContext that says where each token sits (RoPE positions)
+// and what it may see (causal, document or cache mask), and the ForwardContext every block of one
+// forward pass reads (that, the KV cache and the kernel policy). The attention itself runs the CPU
+// kernel (kernels/cpu_attention.h) where the policy allows it and it takes the operands, else
+// at::scaled_dot_product_attention (kernels/reference_ops.h).
 //
 // Shapes: B batch, T query tokens, S key tokens (T, or the cache length), C = d_model,
 // H query heads, K key/value heads (H % K == 0, query head h reads kv head h / (H / K)), d = head_dim.
@@ -12,6 +15,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include "model/kernels/kernel_policy.h"
 #include "model/kv_cache.h"
 #include "model/layers.h"
 #include "model/model_config.h"
@@ -36,18 +40,25 @@ struct AttentionContext {
   static AttentionContext packed(const torch::Tensor& doc_ids);
 };
 
+/// What every block of one forward pass reads besides its input (built by DecoderImpl::forward).
+struct ForwardContext {
+  torch::Tensor cos, sin;        ///< rope_cos_sin of the tokens' positions, [B, 1, T, d]
+  torch::Tensor mask;            ///< AttentionContext::mask
+  torch::Tensor document_start;  ///< AttentionContext::document_start
+  KVCache* cache = nullptr;      ///< with a cache, layer i stores its new keys and values in its layer i
+  kernels::KernelPolicy policy;  ///< which kernels run (the Transformer's)
+};
+
 class AttentionImpl : public torch::nn::Cloneable<AttentionImpl> {
  public:
   explicit AttentionImpl(const ModelConfig& config);
   void reset() override;
 
-  /// x [B, T, C], cos / sin from rope_cos_sin [B, 1, T, d] -> [B, T, C]. With a cache, the new
-  /// keys and values are stored in layer `layer` of it and the queries attend over all S cached
-  /// slots; the context mask is then required. document_start (AttentionContext) may come with a
-  /// document mask, for kernels that take it instead of the mask.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, KVCache* cache = nullptr, int64_t layer = 0,
-                        const torch::Tensor& document_start = {});
+  /// x [B, T, C] -> [B, T, C] as block `layer` of the pass. With a cache, the new keys and values
+  /// are stored in layer `layer` of it and the queries attend over all S cached slots; the context
+  /// mask is then required. document_start may come with a document mask, for the CPU kernel,
+  /// which takes it instead of the mask.
+  torch::Tensor forward(const torch::Tensor& x, const ForwardContext& context, int64_t layer = 0);
 
   ModelConfig config;
   Projection q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};

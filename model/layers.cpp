@@ -1,39 +1,48 @@
 // RMSNorm, RoPE and the SwiGLU MLP (see layers.h).
 #include "model/layers.h"
 
+#include <typeinfo>
+
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/pow.h>
-#include <ATen/ops/rsqrt.h>
-#include <ATen/ops/silu.h>
 
-#include "model/cpu_decode_linear.h"
-#include "model/fused_kernels.h"
-#include "model/fused_projections.h"
+#include "model/kernels/cpu_decode_linear.h"
+#include "model/kernels/fused_kernels.h"
+#include "model/kernels/fused_projections.h"
+#include "model/kernels/reference_ops.h"
 
 namespace ember::model {
 
-torch::Tensor ProjectionImpl::forward(const torch::Tensor& x) {
-  if (cpu_decode_linear_applies(x, weight, bias)) return cpu_decode_linear(x, weight, bias);
-  return torch::nn::LinearImpl::forward(x);
+bool ProjectionImpl::plain_gemm() const { return typeid(*this) == typeid(ProjectionImpl); }
+
+torch::Tensor ProjectionImpl::project(const torch::Tensor& x, const kernels::KernelPolicy& policy) {
+  if (plain_gemm() && kernels::cpu_decode_linear_applies(policy, x, weight, bias)) {
+    return kernels::cpu_decode_linear(x, weight, bias);
+  }
+  return forward(x);
 }
 
-torch::Tensor TokenEmbeddingImpl::attend(const torch::Tensor& hidden) {
-  if (cpu_decode_linear_applies(hidden, weight)) return cpu_decode_linear(hidden, weight);
-  return at::matmul(hidden, weight.t());
+torch::Tensor TokenEmbeddingImpl::attend(const torch::Tensor& hidden) { return at::matmul(hidden, weight.t()); }
+
+bool TokenEmbeddingImpl::plain_gemm() const { return typeid(*this) == typeid(TokenEmbeddingImpl); }
+
+torch::Tensor TokenEmbeddingImpl::attend_logits(const torch::Tensor& hidden, const kernels::KernelPolicy& policy) {
+  if (plain_gemm() && kernels::cpu_decode_linear_applies(policy, hidden, weight)) {
+    return kernels::cpu_decode_linear(hidden, weight);
+  }
+  return attend(hidden);
 }
 
 RMSNormImpl::RMSNormImpl(RMSNormOptions options_) : options(std::move(options_)) { reset(); }
 
 void RMSNormImpl::reset() { weight = register_parameter("weight", at::ones({options.dim()})); }
 
-torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  if (fused_rms_norm_applies(x, weight)) return fused_rms_norm(x, weight, options.eps());
-  auto x32 = x.to(at::kFloat);
-  auto normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + options.eps());
-  return weight * normed.to(x.scalar_type());
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x, const kernels::KernelPolicy& policy) {
+  if (kernels::fused_rms_norm_applies(policy, x, weight)) return kernels::fused_rms_norm(x, weight, options.eps());
+  return kernels::reference_rms_norm(x, weight, options.eps());
 }
 
 std::pair<torch::Tensor, torch::Tensor> rope_cos_sin(const torch::Tensor& positions, int64_t head_dim,
@@ -46,11 +55,10 @@ std::pair<torch::Tensor, torch::Tensor> rope_cos_sin(const torch::Tensor& positi
   return {doubled.cos().to(dtype), doubled.sin().to(dtype)};
 }
 
-torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  if (fused_rope_applies(x, cos)) return fused_rope(x, cos, sin);
-  int64_t half = x.size(-1) / 2;
-  auto rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-  return x * cos + rotated * sin;
+torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                         const kernels::KernelPolicy& policy) {
+  if (kernels::fused_rope_applies(policy, x, cos)) return kernels::fused_rope(x, cos, sin);
+  return kernels::reference_rope(x, cos, sin);
 }
 
 MLPImpl::MLPImpl(const ModelConfig& config_) : config(config_) { reset(); }
@@ -62,13 +70,15 @@ void MLPImpl::reset() {
   down_proj = register_module("down_proj", linear(config.ffn_hidden, config.d_model));
 }
 
-torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  if (fused_projections_apply(x, {gate_proj.get(), up_proj.get()})) {
-    return down_proj->forward(fused_swiglu_packed(fused_projection(x, {gate_proj.get(), up_proj.get()})));
+torch::Tensor MLPImpl::forward(const torch::Tensor& x, const kernels::KernelPolicy& policy) {
+  if (kernels::fused_projections_apply(policy, x, {gate_proj.get(), up_proj.get()})) {
+    auto gate_up = kernels::fused_projection(x, {gate_proj.get(), up_proj.get()});
+    return down_proj->project(kernels::fused_swiglu_packed(gate_up), policy);
   }
-  auto gate = gate_proj->forward(x), up = up_proj->forward(x);
-  if (fused_swiglu_applies(gate, up)) return down_proj->forward(fused_swiglu(gate, up));
-  return down_proj->forward(at::silu(gate) * up);
+  auto gate = gate_proj->project(x, policy), up = up_proj->project(x, policy);
+  auto hidden = kernels::fused_swiglu_applies(policy, gate, up) ? kernels::fused_swiglu(gate, up)
+                                                                 : kernels::reference_swiglu(gate, up);
+  return down_proj->project(hidden, policy);
 }
 
 }  // namespace ember::model

@@ -4,7 +4,7 @@
 #include <ATen/core/Reduction.h>
 #include <ATen/ops/cross_entropy_loss.h>
 
-#include "model/fused_linear_cross_entropy.h"
+#include "model/kernels/fused_linear_cross_entropy.h"
 #include "model/transformer.h"
 
 namespace ember::model {
@@ -32,8 +32,8 @@ at::Tensor next_token_loss_sum(TransformerImpl& model, const at::Tensor& input_i
                                const at::Tensor& doc_ids, bool fused) {
   if (!fused) return cross_entropy_sum(model.forward(input_ids, doc_ids), targets);
   auto hidden = model.final_hidden(input_ids, doc_ids);
-  return fused_linear_cross_entropy(hidden.reshape({-1, hidden.size(-1)}), model.lm_head_weight(),
-                                    targets.reshape({-1}));
+  return kernels::fused_linear_cross_entropy(hidden.reshape({-1, hidden.size(-1)}), model.lm_head_weight(),
+                                             targets.reshape({-1}));
 }
 
 }  // namespace ember::model

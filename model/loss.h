@@ -2,7 +2,7 @@
 // Targets equal to `ignore_index` (padding, prompt tokens, document boundaries) do not count.
 // Data-parallel training sums per rank and divides by the global token count, so both the sum and
 // the mean are offered. next_token_loss_sum applies either the LM head and this loss or the fused
-// chunked version of both (fused_linear_cross_entropy.h) to a whole model.
+// chunked version of both (kernels/fused_linear_cross_entropy.h) to a whole model.
 #pragma once
 
 #include <ATen/Tensor.h>

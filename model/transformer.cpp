@@ -19,11 +19,10 @@ void DecoderLayerImpl::reset() {
       register_module("post_attention_layernorm", RMSNorm(RMSNormOptions(config.d_model, config.norm_eps)));
 }
 
-torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                        const torch::Tensor& mask, KVCache* cache, int64_t layer,
-                                        const torch::Tensor& document_start) {
-  auto h = x + self_attn->forward(input_layernorm->forward(x), cos, sin, mask, cache, layer, document_start);
-  return h + mlp->forward(post_attention_layernorm->forward(h));
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const ForwardContext& context, int64_t layer) {
+  const auto& policy = context.policy;
+  auto h = x + self_attn->forward(input_layernorm->forward(x, policy), context, layer);
+  return h + mlp->forward(post_attention_layernorm->forward(h, policy), policy);
 }
 
 DecoderImpl::DecoderImpl(const ModelConfig& config_) : config(config_) { reset(); }
@@ -35,17 +34,17 @@ void DecoderImpl::reset() {
   norm = register_module("norm", RMSNorm(RMSNormOptions(config.d_model, config.norm_eps)));
 }
 
-torch::Tensor DecoderImpl::forward(const torch::Tensor& input_ids, const AttentionContext& context, KVCache* cache) {
+torch::Tensor DecoderImpl::forward(const torch::Tensor& input_ids, const AttentionContext& context, KVCache* cache,
+                                   const kernels::KernelPolicy& policy) {
   auto x = embed_tokens->forward(input_ids);
   auto [cos, sin] = rope_cos_sin(context.positions, config.resolved_head_dim(), config.rope_theta, x.scalar_type());
-  for (size_t i = 0; i < layers->size(); ++i) {
-    x = layers->ptr<DecoderLayerImpl>(i)->forward(x, cos, sin, context.mask, cache, int64_t(i),
-                                                  context.document_start);
-  }
-  return norm->forward(x);
+  const ForwardContext blocks{cos, sin, context.mask, context.document_start, cache, policy};
+  for (size_t i = 0; i < layers->size(); ++i) x = layers->ptr<DecoderLayerImpl>(i)->forward(x, blocks, int64_t(i));
+  return norm->forward(x, policy);
 }
 
-TransformerImpl::TransformerImpl(const ModelConfig& config) : config_(config) {
+TransformerImpl::TransformerImpl(const ModelConfig& config, const kernels::KernelPolicy& policy)
+    : config_(config), policy_(policy) {
   reset();
   init_weights();
 }
@@ -95,12 +94,12 @@ torch::Tensor TransformerImpl::final_hidden(const torch::Tensor& input_ids, cons
 
 torch::Tensor TransformerImpl::hidden_states(const torch::Tensor& input_ids, const AttentionContext& context,
                                              KVCache* cache) {
-  return model->forward(input_ids, context, cache);
+  return model->forward(input_ids, context, cache, policy_);
 }
 
 torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) {
-  if (lm_head) return lm_head->forward(hidden);
-  return model->embed_tokens->attend(hidden);
+  if (lm_head) return lm_head->project(hidden, policy_);
+  return model->embed_tokens->attend_logits(hidden, policy_);
 }
 
 torch::Tensor TransformerImpl::lm_head_weight() const {

@@ -5,7 +5,9 @@
 //                    x = x + mlp(post_attention_layernorm(x))     (SwiGLU, layers.h)
 //   logits = lm_head(norm(x))                               [B, T, V]; lm_head = embed_tokens when tied
 // The projections and the embedding are virtual seams (layers.h) that distributed/ fills with
-// tensor-parallel versions; the maths here stays that of one process.
+// tensor-parallel versions; the maths here stays that of one process. Which kernels compute it is
+// the model's kernel policy (kernels/kernel_policy.h), passed down to every layer in the forward
+// context: fast kernels where they apply by default, set from the run config by the recipes.
 //
 // Parameter names are the canonical (Hugging Face Llama) ones:
 //   model.embed_tokens.weight                         model.norm.weight
@@ -36,10 +38,8 @@ class DecoderLayerImpl : public torch::nn::Cloneable<DecoderLayerImpl> {
  public:
   explicit DecoderLayerImpl(const ModelConfig& config);
   void reset() override;
-  /// x [B, T, C] -> [B, T, C]; see AttentionImpl::forward for the other arguments.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask, KVCache* cache, int64_t layer,
-                        const torch::Tensor& document_start = {});
+  /// x [B, T, C] -> [B, T, C] as block `layer` of the pass (see AttentionImpl::forward).
+  torch::Tensor forward(const torch::Tensor& x, const ForwardContext& context, int64_t layer);
 
   ModelConfig config;
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -53,8 +53,9 @@ class DecoderImpl : public torch::nn::Cloneable<DecoderImpl> {
  public:
   explicit DecoderImpl(const ModelConfig& config);
   void reset() override;
-  /// input_ids [B, T] int64 -> final-normed hidden states [B, T, C].
-  torch::Tensor forward(const torch::Tensor& input_ids, const AttentionContext& context, KVCache* cache);
+  /// input_ids [B, T] int64 -> final-normed hidden states [B, T, C], with the kernels of `policy`.
+  torch::Tensor forward(const torch::Tensor& input_ids, const AttentionContext& context, KVCache* cache,
+                        const kernels::KernelPolicy& policy);
 
   ModelConfig config;
   TokenEmbedding embed_tokens{nullptr};
@@ -65,8 +66,9 @@ TORCH_MODULE(Decoder);
 
 class TransformerImpl : public torch::nn::Cloneable<TransformerImpl> {
  public:
-  /// Builds and initialises the model (draws from torch's default generator: seed it first).
-  explicit TransformerImpl(const ModelConfig& config);
+  /// Builds and initialises the model (draws from torch's default generator: seed it first); every
+  /// forward runs the kernels of `policy`.
+  explicit TransformerImpl(const ModelConfig& config, const kernels::KernelPolicy& policy = {});
   void reset() override;
 
   /// Training forward: input_ids [B, T] int64 -> logits [B, T, V]. doc_ids [B, T] (optional)
@@ -93,11 +95,16 @@ class TransformerImpl : public torch::nn::Cloneable<TransformerImpl> {
 
   const ModelConfig& config() const { return config_; }
 
+  /// The kernels every forward runs (train.fused_kernels / train.fused_projections in a run).
+  const kernels::KernelPolicy& kernel_policy() const { return policy_; }
+  void set_kernel_policy(const kernels::KernelPolicy& policy) { policy_ = policy; }
+
   Decoder model{nullptr};
   Projection lm_head{nullptr};  ///< null when the embeddings are tied
 
  private:
   ModelConfig config_;
+  kernels::KernelPolicy policy_;
 };
 TORCH_MODULE(Transformer);
 

@@ -66,7 +66,7 @@ BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig&
   }
   const int64_t accumulation = config.train.batch_size / micro;
   at::manual_seed(uint64_t(config.train.seed));
-  model::Transformer model(config.model);
+  model::Transformer model(config.model, runtime.kernels);
   model->to(runtime.device);
   model->train();
   Trainer trainer(model.ptr(), config.optim, config.train, bench.warmup_steps + bench.steps);
@@ -119,7 +119,7 @@ BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig&
 
 std::string run_generate_benchmark(const GenerateBenchOptions& options) {
   at::set_num_threads(options.threads);
-  auto model = load_model(resolve_checkpoint(options.checkpoint));
+  auto model = load_model(resolve_checkpoint(options.checkpoint), model::kernels::KernelPolicy());
   model->eval();
   at::manual_seed(options.seed);
   const int64_t vocab = model->config().vocab_size;

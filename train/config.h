@@ -34,9 +34,9 @@ struct TrainConfig {
   int64_t max_bad_steps = 5;
   double spike_zscore = 0;
   int64_t spike_window = 50;
-  bool fused_kernels = true;      ///< model::set_fused_kernels_enabled, applied by setup_runtime
-  bool fused_lm_loss = true;      ///< training loss through model::fused_linear_cross_entropy (tp = 1)
-  bool fused_projections = true;  ///< model::set_fused_projections_enabled, applied by setup_runtime
+  bool fused_kernels = true;      ///< model::kernels::KernelPolicy::fused_kernels (Runtime::kernels)
+  bool fused_lm_loss = true;      ///< training loss through model::kernels::fused_linear_cross_entropy (tp = 1)
+  bool fused_projections = true;  ///< model::kernels::KernelPolicy::fused_projections (Runtime::kernels)
   std::string attention_backend = "auto";  ///< SDPA backend on CUDA (auto, flash, cudnn, efficient, math)
 };
 

@@ -23,9 +23,10 @@ void load_parameters(torch::nn::Module& module, const std::map<std::string, at::
   }
 }
 
-model::Transformer load_model(const std::filesystem::path& checkpoint_dir) {
+model::Transformer load_model(const std::filesystem::path& checkpoint_dir,
+                              const model::kernels::KernelPolicy& kernels) {
   auto checkpoint = load_checkpoint(checkpoint_dir);
-  model::Transformer model(read_model_config(checkpoint_dir));
+  model::Transformer model(read_model_config(checkpoint_dir), kernels);
   load_parameters(*model, checkpoint.model, "checkpoint '" + checkpoint_dir.string() + "'");
   return model;
 }

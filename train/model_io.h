@@ -18,7 +18,9 @@ namespace ember::train {
 void load_parameters(torch::nn::Module& module, const std::map<std::string, at::Tensor>& tensors,
                      const std::string& source);
 
-/// The Transformer stored in a checkpoint (architecture from its config, weights verified and loaded).
-model::Transformer load_model(const std::filesystem::path& checkpoint_dir);
+/// The Transformer stored in a checkpoint (architecture from its config, weights verified and loaded),
+/// running the kernels of `kernels` (a run's Runtime::kernels).
+model::Transformer load_model(const std::filesystem::path& checkpoint_dir,
+                              const model::kernels::KernelPolicy& kernels);
 
 }  // namespace ember::train

@@ -159,7 +159,7 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
 
   // Every rank initialises the logical model from the seed, then keeps its tp shard.
   at::manual_seed(uint64_t(config.train.seed));
-  model::Transformer model(config.model);
+  model::Transformer model(config.model, runtime.kernels);
   model->to(runtime.device);
   const auto parallel_layout = std::make_shared<distributed::ParallelLayout>(
       distributed::parallelize(*model, *mesh, distributed::ParallelPlan::megatron()));

@@ -12,8 +12,6 @@
 #include <ATen/autocast_mode.h>
 
 #include "core/error.h"
-#include "model/fused_kernels.h"
-#include "model/fused_projections.h"
 
 namespace ember::train {
 
@@ -51,8 +49,7 @@ Runtime setup_runtime(const TrainConfig& train, int local_ranks) {
   }
   runtime.threads = train.threads > 0 ? int(train.threads) : std::max(1, cores / std::max(1, local_ranks));
   at::set_num_threads(runtime.threads);
-  model::set_fused_kernels_enabled(train.fused_kernels);
-  model::set_fused_projections_enabled(train.fused_projections);
+  runtime.kernels = {.fused_kernels = train.fused_kernels, .fused_projections = train.fused_projections};
   if (runtime.device.is_cuda()) set_attention_backend(train.attention_backend);
   if (!runtime.device.is_cuda()) keep_freed_memory();
   return runtime;

@@ -6,6 +6,7 @@
 
 #include <c10/core/Device.h>
 
+#include "model/kernels/kernel_policy.h"
 #include "train/config.h"
 
 namespace ember::train {
@@ -14,12 +15,14 @@ struct Runtime {
   c10::Device device{c10::kCPU};
   bool bf16_autocast = false;  ///< bf16 autocast (CUDA); fp32 otherwise
   int threads = 1;
+  /// train.fused_kernels / train.fused_projections: every model a recipe builds or loads runs these
+  /// kernels (model::TransformerImpl's constructor or set_kernel_policy, load_model).
+  model::kernels::KernelPolicy kernels;
 };
 
-/// Resolves train.device / train.dtype / train.threads (0 = cores / local ranks) and applies the
-/// thread count, train.fused_kernels and train.fused_projections (the model's process-wide
-/// switches) and, on CUDA, train.attention_backend; on CPU also keep_freed_memory(). Throws
-/// UsageError for cuda without a usable GPU or bf16 on CPU.
+/// Resolves train.device / train.dtype / train.threads (0 = cores / local ranks) and the kernel
+/// policy, and applies the thread count and, on CUDA, train.attention_backend; on CPU also
+/// keep_freed_memory(). Throws UsageError for cuda without a usable GPU or bf16 on CPU.
 Runtime setup_runtime(const TrainConfig& train, int local_ranks = 1);
 
 /// Which kernels at::scaled_dot_product_attention may pick on CUDA (process-wide ATen flags):

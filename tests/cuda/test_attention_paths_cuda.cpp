@@ -1,8 +1,10 @@
-// The fused q/k/v and gate/up projections (model/fused_projections.h) and the attention kernel
-// choice (train.attention_backend, train::set_attention_backend) on a GPU. Fused projections give
-// the separate projections' outputs and gradients (input and every parameter): fp32 to 1e-5 with
-// TF32 off, bf16 autocast to 2e-2 of the largest magnitude; the packed SwiGLU matches the composite
-// for vectorised and odd widths; tensor-parallel subclasses are left alone. Flash and cuDNN, when
+// The fused q/k/v and gate/up projections (model/kernels/fused_projections.h) and the attention
+// kernel choice (train.attention_backend, train::set_attention_backend) on a GPU. Under a policy
+// that fuses projections the layers give the separate projections' outputs and gradients (input and
+// every parameter) of a policy that does not: fp32 to 1e-5 with TF32 off, bf16 autocast to 2e-2 of
+// the largest magnitude; the packed SwiGLU matches its reference for vectorised and odd widths; the
+// tensor-parallel layers (and any subclass in a projection slot) and policies without fused
+// projections or fused kernels are left alone. Flash and cuDNN, when
 // forced, run (their autograd nodes say so), and every backend gives the fp32 math reference's outputs and
 // gradients within bf16 tolerance for the 1B preset's attention shape (grouped-query heads, d = 64,
 // causal). Every test skips without a usable GPU.
@@ -16,43 +18,46 @@
 #include <ATen/ops/ones_like.h>
 #include <ATen/ops/randn.h>
 #include <ATen/ops/scaled_dot_product_attention.h>
-#include <ATen/ops/silu.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/function.h>
 
+#include "distributed/communicator.h"
+#include "distributed/tp_layers.h"
 #include "model/attention.h"
-#include "model/fused_kernels.h"
-#include "model/fused_projections.h"
+#include "model/kernels/fused_kernels.h"
+#include "model/kernels/fused_projections.h"
+#include "model/kernels/reference_ops.h"
 #include "model/layers.h"
 #include "train/runtime.h"
-#include "tests/model/fused_kernel_checks.h"
 #include "tests/cuda/cuda_test_util.h"
+#include "tests/model/kernels/fused_kernel_checks.h"
 
 using namespace ember;
 using cuda_testing::gpu;
+using fused_checks::kFused;
 using fused_checks::relative_error;
+namespace kernels = model::kernels;
 
 namespace {
 
-/// The fused-projections switch for a scope.
-using ProjectionsSwitch =
-    fused_checks::ScopedSwitch<model::fused_projections_enabled, model::set_fused_projections_enabled>;
+/// Fused kernels, projections apart.
+const kernels::KernelPolicy kSeparateProjections{.fused_kernels = true, .fused_projections = false};
 
 struct Pass {
   at::Tensor y;
   std::vector<at::Tensor> grads;  ///< dx, then every parameter's
 };
 
-/// y = f(x) on a leaf copy of x (under bf16 autocast if asked), backward of sum(y * dy).
+/// y = f(x, policy) on a leaf copy of x (under bf16 autocast if asked), backward of sum(y * dy).
 template <typename F>
-Pass pass(torch::nn::Module& module, const at::Tensor& x_in, bool fused, bool autocast, const F& f) {
-  ProjectionsSwitch scope(fused);
+Pass pass(torch::nn::Module& module, const at::Tensor& x_in, const kernels::KernelPolicy& policy, bool autocast,
+          const F& f) {
   module.zero_grad();
   auto x = x_in.detach().clone().requires_grad_(true);
   at::Tensor y;
   {
     train::AutocastScope bf16(autocast);
-    y = f(x);
+    y = f(x, policy);
   }
   y.backward(at::ones_like(y) * 0.01 + y.detach() * 0.1);
   Pass result{y.detach(), {x.grad()}};
@@ -64,7 +69,7 @@ template <typename F>
 void expect_same(torch::nn::Module& module, const at::Tensor& x, bool autocast, const F& f) {
   SCOPED_TRACE(autocast ? "bf16 autocast" : "fp32");
   const double tolerance = autocast ? 2e-2 : 1e-5;
-  auto fused = pass(module, x, true, autocast, f), separate = pass(module, x, false, autocast, f);
+  auto fused = pass(module, x, kFused, autocast, f), separate = pass(module, x, kSeparateProjections, autocast, f);
   EXPECT_EQ(fused.y.scalar_type(), separate.y.scalar_type());
   EXPECT_LT(relative_error(fused.y, separate.y), tolerance);
   ASSERT_EQ(fused.grads.size(), separate.grads.size());
@@ -80,8 +85,8 @@ model::ModelConfig attention_config(bool bias) {
   return c;
 }
 
-/// A column-parallel layer stands in a projection slot as a subclass (distributed/parallelize).
-class ShardedProjection : public model::ProjectionImpl {
+/// Any subclass in a projection slot (as the tensor-parallel layers of distributed/parallelize are).
+class SubclassedProjection : public model::ProjectionImpl {
  public:
   using model::ProjectionImpl::ProjectionImpl;
 };
@@ -100,9 +105,11 @@ TEST(CudaFusedProjections, AttentionMatchesSeparateProjections) {
     auto x = at::randn({2, 67, config.d_model}, gpu(at::kFloat));
     auto positions = at::arange(67, gpu(at::kLong)).unsqueeze(0).expand({2, 67});
     auto [cos, sin] = model::rope_cos_sin(positions, config.resolved_head_dim(), 10000.0, at::kFloat);
-    EXPECT_TRUE(model::fused_projections_apply(x, {attention->q_proj.get(), attention->k_proj.get(),
-                                                   attention->v_proj.get()}));
-    auto f = [&](const at::Tensor& input) { return attention->forward(input, cos, sin, at::Tensor()); };
+    EXPECT_TRUE(kernels::fused_projections_apply(
+        kFused, x, {attention->q_proj.get(), attention->k_proj.get(), attention->v_proj.get()}));
+    auto f = [&](const at::Tensor& input, const kernels::KernelPolicy& policy) {
+      return attention->forward(input, model::ForwardContext{.cos = cos, .sin = sin, .policy = policy});
+    };
     expect_same(*attention, x, false, f);
     expect_same(*attention, x, true, f);
   }
@@ -119,14 +126,14 @@ TEST(CudaFusedProjections, MlpMatchesSeparateProjections) {
     model::MLP mlp(config);
     mlp->to(at::kCUDA);
     auto x = at::randn({3, 41, config.d_model}, gpu(at::kFloat));
-    EXPECT_TRUE(model::fused_projections_apply(x, {mlp->gate_proj.get(), mlp->up_proj.get()}));
-    auto f = [&](const at::Tensor& input) { return mlp->forward(input); };
+    EXPECT_TRUE(kernels::fused_projections_apply(kFused, x, {mlp->gate_proj.get(), mlp->up_proj.get()}));
+    auto f = [&](const at::Tensor& input, const kernels::KernelPolicy& policy) { return mlp->forward(input, policy); };
     expect_same(*mlp, x, false, f);
     expect_same(*mlp, x, true, f);
   }
 }
 
-TEST(CudaFusedProjections, PackedSwigluMatchesComposite) {
+TEST(CudaFusedProjections, PackedSwigluMatchesItsReference) {
   SKIP_WITHOUT_GPU();
   at::manual_seed(5);
   for (auto dtype : {at::kFloat, at::kBFloat16}) {
@@ -134,10 +141,10 @@ TEST(CudaFusedProjections, PackedSwigluMatchesComposite) {
       SCOPED_TRACE(::testing::Message() << dtype << " width " << width);
       auto gate_up = (at::randn({2, 37, 2 * width}, gpu(dtype)) * 2.0).requires_grad_(true);
       auto dh = at::randn({2, 37, width}, gpu(dtype));
-      auto packed = model::fused_swiglu_packed(gate_up);
+      auto packed = kernels::fused_swiglu_packed(gate_up);
       EXPECT_NE(packed.grad_fn()->name().find("SwigluPackedFunction"), std::string::npos);
       auto dpacked = torch::autograd::grad({packed}, {gate_up}, {dh})[0];
-      auto composite = at::silu(gate_up.narrow(-1, 0, width)) * gate_up.narrow(-1, width, width);
+      auto composite = kernels::reference_swiglu(gate_up.narrow(-1, 0, width), gate_up.narrow(-1, width, width));
       auto dcomposite = torch::autograd::grad({composite}, {gate_up}, {dh})[0];
       const double tolerance = dtype == at::kFloat ? 1e-5 : 2e-2;
       EXPECT_LT(relative_error(packed, composite), tolerance);
@@ -146,24 +153,26 @@ TEST(CudaFusedProjections, PackedSwigluMatchesComposite) {
   }
 }
 
-TEST(CudaFusedProjections, LeavesShardedProjectionsAndSwitchesAlone) {
+TEST(CudaFusedProjections, LeavesShardedProjectionsAndOtherPoliciesAlone) {
   SKIP_WITHOUT_GPU();
-  model::Projection plain(torch::nn::LinearOptions(64, 32).bias(false));
-  ShardedProjection sharded(torch::nn::LinearOptions(64, 32).bias(false));
+  const auto options = torch::nn::LinearOptions(64, 32).bias(false);
+  model::Projection plain(options);
+  SubclassedProjection subclassed(options);
   plain->to(at::kCUDA);
-  sharded.to(at::kCUDA);
+  subclassed.to(at::kCUDA);
+  // The tensor-parallel layers themselves, over a one-rank group.
+  const distributed::TpLayerOptions tp{distributed::make_solo_communicator("tp")};
+  distributed::ColumnParallelLinear column(*plain, tp);
+  distributed::RowParallelLinear row(*plain, tp);
   auto x = at::randn({4, 64}, gpu(at::kFloat));
-  EXPECT_TRUE(model::fused_projections_apply(x, {plain.get(), plain.get()}));
-  EXPECT_FALSE(model::fused_projections_apply(x, {plain.get(), &sharded}));
-  EXPECT_FALSE(model::fused_projections_apply(x.cpu(), {plain.get(), plain.get()}));
-  {
-    ProjectionsSwitch off(false);
-    EXPECT_FALSE(model::fused_projections_apply(x, {plain.get(), plain.get()}));
-  }
-  {
-    fused_checks::FusedSwitch off(false);
-    EXPECT_FALSE(model::fused_projections_apply(x, {plain.get(), plain.get()}));
-  }
+  EXPECT_TRUE(kernels::fused_projections_apply(kFused, x, {plain.get(), plain.get()}));
+  EXPECT_FALSE(kernels::fused_projections_apply(kFused, x, {plain.get(), &subclassed}));
+  EXPECT_FALSE(kernels::fused_projections_apply(kFused, x, {plain.get(), column.get()}));
+  EXPECT_FALSE(kernels::fused_projections_apply(kFused, x, {row.get(), plain.get()}));
+  EXPECT_FALSE(kernels::fused_projections_apply(kFused, x.cpu(), {plain.get(), plain.get()}));
+  EXPECT_FALSE(kernels::fused_projections_apply(kSeparateProjections, x, {plain.get(), plain.get()}));
+  EXPECT_FALSE(kernels::fused_projections_apply({.fused_kernels = false, .fused_projections = true}, x,
+                                                {plain.get(), plain.get()}));
 }
 
 TEST(CudaAttentionBackend, EachBackendMatchesTheFp32Reference) {

@@ -1,12 +1,13 @@
-// The fused CUDA RMSNorm, RoPE and SwiGLU (model/fused_kernels_cuda.cu) against the composite ATen
-// expressions on the same GPU tensors, forward and backward, through the layers with the switch
-// (train.fused_kernels) on and off: fp32 to 1e-5, bf16 and fp16 to 1e-2 (forward) and 2e-2
-// (gradients) of the largest magnitude, with the output dtype the composite's (fp32 for a bf16
-// input with an fp32 weight or fp32 RoPE tables, as under autocast). Shapes cover row counts that
-// are not multiples of the block sizes, several dweight partial blocks, rows wider than 48 KiB of
-// shared memory, transposed q / k views, broadcast RoPE tables and sizes the vector loads do not
-// take. A whole model gives the same logits and gradients with the switch on and off, in fp32 and
-// under bf16 autocast (with and without QK-norm), where both are equally close to fp32. Every test
+// The fused CUDA RMSNorm, RoPE and SwiGLU (model/kernels/fused_kernels_cuda.cu) against their
+// reference ops (model/kernels/reference_ops.h) on the same GPU tensors, forward and backward,
+// through the layers under the fused and the reference kernel policy (train.fused_kernels): fp32 to
+// 1e-5, bf16 and fp16 to 1e-2 (forward) and 2e-2 (gradients) of the largest magnitude, with the
+// output dtype the reference's (fp32 for a bf16 input with an fp32 weight or fp32 RoPE tables, as
+// under autocast). Shapes cover row counts that are not multiples of the block sizes, several
+// dweight partial blocks, rows wider than 48 KiB of shared memory, transposed q / k views,
+// broadcast RoPE tables and sizes the vector loads do not take. A whole model gives the same logits
+// and gradients under both policies, in fp32 and under bf16 autocast (with and without QK-norm),
+// where both are equally close to fp32; setup_runtime builds the policy from the config. Every test
 // skips without a usable GPU.
 #include <algorithm>
 #include <iostream>
@@ -18,31 +19,33 @@
 #include <ATen/ops/arange.h>
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
-#include <ATen/ops/silu.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/function.h>
 
-#include "model/fused_kernels.h"
-#include "tests/model/fused_kernel_checks.h"
+#include "model/kernels/fused_kernels.h"
+#include "model/kernels/reference_ops.h"
 #include "model/layers.h"
 #include "model/loss.h"
 #include "model/transformer.h"
 #include "train/config.h"
 #include "train/runtime.h"
 #include "tests/cuda/cuda_test_util.h"
+#include "tests/model/kernels/fused_kernel_checks.h"
 
 using namespace ember;
 using cuda_testing::gpu;
 using cuda_testing::small_config;
 
-using fused_checks::FusedSwitch;
+namespace kernels = model::kernels;
+using fused_checks::kFused;
+using fused_checks::kReference;
 using fused_checks::relative_error;
 using fused_checks::run;
 using fused_checks::Run;
 
 namespace {
 
-/// The fused run took `function`, the composite did not; same dtypes and shapes; close values.
+/// The fused run took `function`, the reference did not; same dtypes and shapes; close values.
 void expect_close(const Run& fused, const Run& composite, const char* function, at::ScalarType dtype) {
   const bool exact = dtype == at::kFloat;
   const double forward_tolerance = exact ? 1e-5 : 1e-2, backward_tolerance = exact ? 1e-5 : 2e-2;
@@ -68,16 +71,16 @@ void check_rms_norm(std::vector<int64_t> shape, at::ScalarType dtype, at::Scalar
   auto weight = (at::randn({dim}, gpu(at::kFloat)) * 0.2 + 1.0).to(weight_dtype);
   auto y_shape = transposed ? x.transpose(1, 2).sizes().vec() : shape;
   auto dy = at::randn(y_shape, gpu(c10::promoteTypes(dtype, weight_dtype)));
-  auto f = [&](const at::Tensor& input) {
+  auto f = [&](const at::Tensor& input, const kernels::KernelPolicy& policy) {
     model::RMSNorm norm(model::RMSNormOptions(dim, 1e-5));
     norm->to(at::kCUDA, weight_dtype);
     {
       c10::NoGradGuard no_grad;
       norm->weight.copy_(weight);
     }
-    return std::pair(norm->forward(transposed ? input.transpose(1, 2) : input), norm->weight);
+    return std::pair(norm->forward(transposed ? input.transpose(1, 2) : input, policy), norm->weight);
   };
-  expect_close(run(true, x, dy, f), run(false, x, dy, f), "RmsNormFunction", dtype);
+  expect_close(run(kFused, x, dy, f), run(kReference, x, dy, f), "RmsNormFunction", dtype);
 }
 
 /// RoPE on the transposed view of x [B, T, H, d], tables in table_dtype for positions [table_batch, T].
@@ -89,10 +92,10 @@ void check_rope(int64_t batch, int64_t tokens, int64_t heads, int64_t d, at::Sca
   auto positions = (at::arange(tokens, gpu(at::kLong)) + 5).unsqueeze(0).expand({table_batch, tokens});
   auto [cos, sin] = model::rope_cos_sin(positions, d, 10000.0, table_dtype);
   auto dy = at::randn({batch, heads, tokens, d}, gpu(c10::promoteTypes(dtype, table_dtype)));
-  auto f = [&](const at::Tensor& input) {
-    return std::pair(model::apply_rope(input.transpose(1, 2), cos, sin), at::Tensor());
+  auto f = [&](const at::Tensor& input, const kernels::KernelPolicy& policy) {
+    return std::pair(model::apply_rope(input.transpose(1, 2), cos, sin, policy), at::Tensor());
   };
-  expect_close(run(true, x, dy, f), run(false, x, dy, f), "RopeFunction", dtype);
+  expect_close(run(kFused, x, dy, f), run(kReference, x, dy, f), "RopeFunction", dtype);
 }
 
 /// silu(gate) * up as MLPImpl::forward chooses it.
@@ -101,11 +104,12 @@ void check_swiglu(std::vector<int64_t> shape, at::ScalarType dtype) {
   auto gate = at::randn(shape, gpu(dtype)) * 3.0;
   auto up = at::randn(shape, gpu(dtype));
   auto dy = at::randn(shape, gpu(dtype));
-  auto f = [&](const at::Tensor& input) {
-    return std::pair(model::fused_swiglu_applies(input, up) ? model::fused_swiglu(input, up) : at::silu(input) * up,
-                     at::Tensor());
+  auto f = [&](const at::Tensor& input, const kernels::KernelPolicy& policy) {
+    auto h = kernels::fused_swiglu_applies(policy, input, up) ? kernels::fused_swiglu(input, up)
+                                                              : kernels::reference_swiglu(input, up);
+    return std::pair(h, at::Tensor());
   };
-  expect_close(run(true, gate, dy, f), run(false, gate, dy, f), "SwigluFunction", dtype);
+  expect_close(run(kFused, gate, dy, f), run(kReference, gate, dy, f), "SwigluFunction", dtype);
 }
 
 struct ModelPass {
@@ -115,7 +119,7 @@ struct ModelPass {
 
 ModelPass model_pass(model::Transformer& net, const at::Tensor& inputs, const at::Tensor& targets, bool fused,
                      bool autocast) {
-  FusedSwitch scope(fused);
+  net->set_kernel_policy(fused ? kFused : kReference);
   net->zero_grad();
   at::Tensor logits, loss;
   {
@@ -136,8 +140,9 @@ std::pair<double, double> pass_error(const ModelPass& a, const ModelPass& b) {
   return {relative_error(a.logits, b.logits), worst};
 }
 
-/// Logits and every gradient with the switch on against off. Under autocast also against the fp32
-/// composite: the fused path must be about as accurate as the composite one (no systematic bias).
+/// Logits and every gradient under the fused policy against the reference one. Under autocast also
+/// against the fp32 reference: the fused path must be about as accurate as the composite one (no
+/// systematic bias).
 void check_model(bool qk_norm, bool autocast, double logits_tolerance, double grad_tolerance) {
   SCOPED_TRACE(::testing::Message() << (qk_norm ? "qk_norm" : "no qk_norm") << (autocast ? ", bf16 autocast" : ", fp32"));
   at::globalContext().setAllowTF32CuBLAS(false);
@@ -204,7 +209,7 @@ TEST(CudaFusedKernels, SwigluMatchesComposite) {
   }
 }
 
-TEST(CudaFusedKernels, WholeModelSameWithSwitchOnAndOff) {
+TEST(CudaFusedKernels, WholeModelSameUnderBothPolicies) {
   SKIP_WITHOUT_GPU();
   check_model(/*qk_norm=*/true, /*autocast=*/false, 1e-5, 1e-4);
   check_model(/*qk_norm=*/false, /*autocast=*/false, 1e-5, 1e-4);
@@ -212,14 +217,15 @@ TEST(CudaFusedKernels, WholeModelSameWithSwitchOnAndOff) {
   check_model(/*qk_norm=*/false, /*autocast=*/true, 3e-2, 5e-2);
 }
 
-TEST(CudaFusedKernels, SetupRuntimeAppliesTheSwitch) {
+TEST(CudaFusedKernels, SetupRuntimeBuildsThePolicy) {
   SKIP_WITHOUT_GPU();
   train::TrainConfig config;
   config.device = "cuda";
   config.fused_kernels = false;
-  train::setup_runtime(config);
-  EXPECT_FALSE(model::fused_kernels_enabled());
+  EXPECT_FALSE(train::setup_runtime(config).kernels.fused_kernels);
   config.fused_kernels = true;
-  train::setup_runtime(config);
-  EXPECT_TRUE(model::fused_kernels_enabled());
+  config.fused_projections = false;
+  const auto runtime = train::setup_runtime(config);
+  EXPECT_TRUE(runtime.kernels.fused_kernels);
+  EXPECT_FALSE(runtime.kernels.fused_projections);
 }

@@ -14,11 +14,11 @@
 #include <ATen/ops/randint.h>
 #include <ATen/ops/randn.h>
 
-#include "model/fused_linear_cross_entropy.h"
+#include "model/kernels/fused_linear_cross_entropy.h"
 #include "model/loss.h"
 #include "model/transformer.h"
 #include "train/runtime.h"
-#include "tests/model/fused_kernel_checks.h"
+#include "tests/model/kernels/fused_kernel_checks.h"
 #include "tests/cuda/cuda_test_util.h"
 
 using namespace ember;
@@ -39,7 +39,7 @@ Pass loss_pass(const at::Tensor& hidden0, const at::Tensor& weight0, const at::T
   at::Tensor loss;
   {
     train::AutocastScope scope(autocast);
-    loss = fused ? model::fused_linear_cross_entropy(hidden, weight, targets, model::kIgnoreIndex, 128)
+    loss = fused ? model::kernels::fused_linear_cross_entropy(hidden, weight, targets, model::kIgnoreIndex, 128)
                  : model::cross_entropy_sum(at::matmul(hidden, weight.t()), targets);
   }
   (loss / double(targets.size(0))).backward();

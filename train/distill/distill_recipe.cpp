@@ -106,7 +106,7 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
   const auto divergence = divergence_options(d);
   const int64_t schedule_steps = config.optim.schedule_steps > 0 ? config.optim.schedule_steps : config.train.steps;
 
-  Teacher teacher(d.teacher, runtime.device);
+  Teacher teacher(d.teacher, runtime.device, runtime.kernels);
   teacher.parallelize(*mesh);
   const auto& tokenizer = teacher.tokenizer();
   std::optional<data::Tokenizer> student_tokenizer;
@@ -163,7 +163,7 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
   }
   // Every rank builds (or loads) the logical student, then keeps its tp shard.
   at::manual_seed(uint64_t(config.train.seed));
-  model::Transformer student(config.model);
+  model::Transformer student(config.model, runtime.kernels);
   student->to(runtime.device);
   const bool resuming =
       find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback").has_value();

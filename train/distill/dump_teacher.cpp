@@ -25,7 +25,7 @@ void dump_teacher(const DumpTeacherOptions& options) {
   TrainConfig train;
   train.device = options.device;
   const auto runtime = setup_runtime(train);
-  Teacher teacher(options.teacher, runtime.device);
+  Teacher teacher(options.teacher, runtime.device, runtime.kernels);
   const int64_t vocab = teacher.tokenizer().vocab_size();
   if (options.top_k > vocab) fail_usage("--top-k {} exceeds the vocabulary ({})", options.top_k, vocab);
 

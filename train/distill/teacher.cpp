@@ -29,12 +29,13 @@ int64_t shared_vocabulary(const TokenizerSide& teacher, const TokenizerSide& stu
   return vocab;
 }
 
-Teacher::Teacher(const std::filesystem::path& checkpoint, const c10::Device& device)
+Teacher::Teacher(const std::filesystem::path& checkpoint, const c10::Device& device,
+                 const model::kernels::KernelPolicy& kernels)
     : checkpoint_(resolve_checkpoint(checkpoint)),
       config_(read_model_config(checkpoint_)),
       tokenizer_(data::Tokenizer::load(checkpoint_tokenizer(checkpoint_).string())),
       tokenizer_json_(read_file(checkpoint_tokenizer(checkpoint_))),
-      model_(load_model(checkpoint_)) {
+      model_(load_model(checkpoint_, kernels)) {
   model_->to(device);
   model_->eval();
   for (auto& parameter : model_->parameters()) parameter.set_requires_grad(false);

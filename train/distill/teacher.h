@@ -37,8 +37,10 @@ int64_t shared_vocabulary(const TokenizerSide& teacher, const TokenizerSide& stu
 
 class Teacher {
  public:
-  /// Loads and verifies the checkpoint (or a run directory's newest), frozen in eval mode on `device`.
-  Teacher(const std::filesystem::path& checkpoint, const c10::Device& device);
+  /// Loads and verifies the checkpoint (or a run directory's newest), frozen in eval mode on `device`,
+  /// running the kernels of `kernels`.
+  Teacher(const std::filesystem::path& checkpoint, const c10::Device& device,
+          const model::kernels::KernelPolicy& kernels);
 
   const std::filesystem::path& checkpoint() const { return checkpoint_; }
   const model::ModelConfig& config() const { return config_; }

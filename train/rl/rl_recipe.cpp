@@ -189,7 +189,7 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
   }
 
   // Every rank loads the logical policy, then keeps its tp shard (a resume overwrites it below).
-  auto policy = load_model(init_dir);
+  auto policy = load_model(init_dir, runtime.kernels);
   policy->to(runtime.device);
   const auto layout =
       std::make_shared<distributed::ParallelLayout>(distributed::parallelize(*policy, *mesh, full_logits_plan()));
@@ -207,7 +207,7 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
   }
   std::optional<model::Transformer> reference;
   if (rl.kl_coef > 0) {  // frozen, sharded like the policy
-    reference = load_model(init_dir);
+    reference = load_model(init_dir, runtime.kernels);
     (*reference)->to(runtime.device);
     distributed::parallelize(**reference, *mesh, full_logits_plan());
     (*reference)->eval();

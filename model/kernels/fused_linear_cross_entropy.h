@@ -23,7 +23,7 @@
 
 #include "model/loss.h"
 
-namespace ember::model {
+namespace ember::model::kernels {
 
 /// Token rows per chunk: 8192 x a 128k vocabulary is 1G logits per chunk (one micro-batch of 4 x
 /// 2048 in a single chunk, so dL/dW is written once).
@@ -36,4 +36,4 @@ at::Tensor fused_linear_cross_entropy(const at::Tensor& hidden, const at::Tensor
                                       int64_t ignore_index = kIgnoreIndex,
                                       int64_t chunk_tokens = kDefaultLossChunkTokens);
 
-}  // namespace ember::model
+}  // namespace ember::model::kernels

@@ -6,7 +6,7 @@
 // the rows. The next pair of rows is prefetched while this one streams. Threads split the rows of
 // W (at::parallel_for), so each output is one thread's sum: deterministic for any thread count.
 // AVX-512 only (the x86-64 machines this targets); elsewhere at::linear runs.
-#include "model/cpu_decode_linear.h"
+#include "model/kernels/cpu_decode_linear.h"
 
 #include <algorithm>
 
@@ -14,7 +14,6 @@
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/empty.h>
 
-#include "model/fused_kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -23,7 +22,7 @@
 #define EMBER_DECODE_LINEAR_AVX512 0
 #endif
 
-namespace ember::model {
+namespace ember::model::kernels {
 
 namespace {
 
@@ -108,11 +107,10 @@ bool cpu_has_avx512() { return false; }
 
 #endif
 
-}  // namespace
-
-bool cpu_decode_linear_applies(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+/// Whether the kernel implements these operands (the predicate below without the policy).
+bool implements(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   auto cpu_fp32 = [](const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat; };
-  if (!fused_kernels_enabled() || at::GradMode::is_enabled() || !cpu_has_avx512()) return false;
+  if (at::GradMode::is_enabled() || !cpu_has_avx512()) return false;
   if (!x.defined() || !weight.defined() || !cpu_fp32(x) || !cpu_fp32(weight)) return false;
   if (weight.dim() != 2 || !weight.is_contiguous() || x.dim() < 1 || x.size(-1) != weight.size(1)) return false;
   if (weight.size(0) == 0 || weight.size(1) == 0) return false;
@@ -121,8 +119,15 @@ bool cpu_decode_linear_applies(const at::Tensor& x, const at::Tensor& weight, co
   return !bias.defined() || (cpu_fp32(bias) && bias.dim() == 1 && bias.size(0) == weight.size(0));
 }
 
+}  // namespace
+
+bool cpu_decode_linear_applies(const KernelPolicy& policy, const at::Tensor& x, const at::Tensor& weight,
+                               const at::Tensor& bias) {
+  return policy.fused_kernels && implements(x, weight, bias);
+}
+
 at::Tensor cpu_decode_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  TORCH_CHECK(cpu_decode_linear_applies(x, weight, bias), "cpu_decode_linear: inputs it does not take: x ",
+  TORCH_CHECK(implements(x, weight, bias), "cpu_decode_linear: inputs it does not take: x ",
               x.sizes(), " ", x.scalar_type(), ", weight ", weight.sizes(), " ", weight.scalar_type());
   const int64_t k = weight.size(1), n = weight.size(0), rows = x.numel() / k;
   auto sizes = x.sizes().vec();
@@ -143,4 +148,4 @@ at::Tensor cpu_decode_linear(const at::Tensor& x, const at::Tensor& weight, cons
   return y;
 }
 
-}  // namespace ember::model
+}  // namespace ember::model::kernels

@@ -1,9 +1,8 @@
 // Fused RMSNorm, RoPE and SwiGLU with their backward passes (see fused_kernels.h): the CPU fp32
 // kernels, the autograd Functions that pick them or the CUDA ones (fused_kernels_cuda.h) by the
-// input's device, and the process-wide switch.
-#include "model/fused_kernels.h"
+// input's device, and the predicates that say where they apply.
+#include "model/kernels/fused_kernels.h"
 
-#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -11,16 +10,16 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
-#include <ATen/ops/silu.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include "model/cpu_vector_math.h"
+#include "model/kernels/cpu_vector_math.h"
+#include "model/kernels/reference_ops.h"
 
 #if EMBER_HAVE_CUDA
-#include "model/fused_kernels_cuda.h"
+#include "model/kernels/fused_kernels_cuda.h"
 #endif
 
-namespace ember::model {
+namespace ember::model::kernels {
 
 namespace {
 
@@ -28,8 +27,6 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 constexpr int64_t kRowsPerBlock = 32;  ///< rows per partial sum of dweight (fixed: deterministic)
-
-std::atomic<bool> fused_enabled{true};
 
 /// A tensor with the strides of x when its last one is 1 (kept by empty_like for dense layouts).
 at::Tensor unit_last_stride(const at::Tensor& x) { return x.stride(-1) == 1 ? x : x.contiguous(); }
@@ -270,14 +267,8 @@ class SwigluPackedFunction : public torch::autograd::Function<SwigluPackedFuncti
 };
 #endif
 
-}  // namespace
-
-void set_fused_kernels_enabled(bool enabled) { fused_enabled.store(enabled, std::memory_order_relaxed); }
-
-bool fused_kernels_enabled() { return fused_enabled.load(std::memory_order_relaxed); }
-
-bool fused_kernels_apply(const at::Tensor& x) {
-  if (!fused_kernels_enabled()) return false;
+/// The device and dtype cases the kernels implement (fused_kernels_apply without the policy).
+bool implemented_for(const at::Tensor& x) {
   const auto dtype = x.scalar_type();
   if (x.device().is_cpu()) return dtype == at::kFloat;
 #if EMBER_HAVE_CUDA
@@ -286,22 +277,33 @@ bool fused_kernels_apply(const at::Tensor& x) {
   return false;
 }
 
-namespace {
-
 /// `other` on x's device in x's dtype or fp32 (eager promotion then gives fp32, as the kernels do).
 bool partner_fits(const at::Tensor& x, const at::Tensor& other) {
-  return fused_kernels_apply(x) && fused_kernels_apply(other) && other.device() == x.device() &&
+  return implemented_for(x) && implemented_for(other) && other.device() == x.device() &&
          (other.scalar_type() == x.scalar_type() || other.scalar_type() == at::kFloat);
+}
+
+/// fused_swiglu_applies without the policy.
+bool swiglu_implemented_for(const at::Tensor& gate, const at::Tensor& up) {
+  return partner_fits(gate, up) && up.scalar_type() == gate.scalar_type() && up.sizes() == gate.sizes();
 }
 
 }  // namespace
 
-bool fused_rms_norm_applies(const at::Tensor& x, const at::Tensor& weight) { return partner_fits(x, weight); }
+bool fused_kernels_apply(const KernelPolicy& policy, const at::Tensor& x) {
+  return policy.fused_kernels && implemented_for(x);
+}
 
-bool fused_rope_applies(const at::Tensor& x, const at::Tensor& cos) { return x.dim() == 4 && partner_fits(x, cos); }
+bool fused_rms_norm_applies(const KernelPolicy& policy, const at::Tensor& x, const at::Tensor& weight) {
+  return policy.fused_kernels && partner_fits(x, weight);
+}
 
-bool fused_swiglu_applies(const at::Tensor& gate, const at::Tensor& up) {
-  return partner_fits(gate, up) && up.scalar_type() == gate.scalar_type() && up.sizes() == gate.sizes();
+bool fused_rope_applies(const KernelPolicy& policy, const at::Tensor& x, const at::Tensor& cos) {
+  return policy.fused_kernels && x.dim() == 4 && partner_fits(x, cos);
+}
+
+bool fused_swiglu_applies(const KernelPolicy& policy, const at::Tensor& gate, const at::Tensor& up) {
+  return policy.fused_kernels && swiglu_implemented_for(gate, up);
 }
 
 at::Tensor fused_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
@@ -331,11 +333,11 @@ at::Tensor fused_swiglu_packed(const at::Tensor& gate_up) {
   const int64_t width = gate_up.size(-1) / 2;
   TORCH_CHECK(gate_up.size(-1) == 2 * width, "packed SwiGLU needs an even last dimension, got ", gate_up.sizes());
   auto gate = gate_up.narrow(-1, 0, width), up = gate_up.narrow(-1, width, width);
-  if (!fused_swiglu_applies(gate, up)) return at::silu(gate) * up;
+  if (!swiglu_implemented_for(gate, up)) return reference_swiglu(gate, up);
 #if EMBER_HAVE_CUDA
   if (gate_up.is_cuda() && gate_up.is_contiguous()) return SwigluPackedFunction::apply(gate_up);
 #endif
   return fused_swiglu(gate, up);
 }
 
-}  // namespace ember::model
+}  // namespace ember::model::kernels

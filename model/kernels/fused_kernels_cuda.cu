@@ -10,7 +10,7 @@
 // RoPE: one thread block covers (batch b, head h, a tile of tokens); each thread rotates pairs
 // (i, i + d/2), four at a time when every stride and pointer allows 4-wide loads.
 // SwiGLU: a grid-stride loop, 16-byte loads when the pointers and the size allow.
-#include "model/fused_kernels_cuda.h"
+#include "model/kernels/fused_kernels_cuda.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -24,7 +24,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
-namespace ember::model::fused_cuda {
+namespace ember::model::kernels::fused_cuda {
 
 namespace {
 
@@ -477,4 +477,4 @@ void swiglu_backward(const at::Tensor& dh, const at::Tensor& gate, const at::Ten
   });
 }
 
-}  // namespace ember::model::fused_cuda
+}  // namespace ember::model::kernels::fused_cuda

@@ -19,7 +19,7 @@
 // (batch, key/value head) pairs, each of which owns its rows of dK and dV and runs its query
 // heads in order. BLAS calls inside a parallel region run on their caller's thread. No sum
 // depends on the thread count, so results are deterministic.
-#include "model/cpu_attention.h"
+#include "model/kernels/cpu_attention.h"
 
 #include <algorithm>
 #include <cmath>
@@ -31,8 +31,7 @@
 #include <ATen/ops/zeros.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include "model/cpu_vector_math.h"
-#include "model/fused_kernels.h"
+#include "model/kernels/cpu_vector_math.h"
 
 #if EMBER_HAVE_BLAS_SGEMM
 // The Fortran BLAS entry point (column-major, 32-bit integers) that LibTorch's CPU library exports
@@ -42,7 +41,7 @@ extern "C" void sgemm_(const char* trans_a, const char* trans_b, const int* m, c
                        const float* beta, float* c, const int* ldc);
 #endif
 
-namespace ember::model {
+namespace ember::model::kernels {
 
 namespace {
 
@@ -235,14 +234,13 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
 
 #endif  // EMBER_HAVE_BLAS_SGEMM
 
-}  // namespace
-
-bool cpu_causal_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+/// Whether the kernel implements these operands (the predicate below without the policy).
+bool implements(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
 #if EMBER_HAVE_BLAS_SGEMM
   auto cpu_fp32 = [](const at::Tensor& t) {
     return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 4;
   };
-  if (!fused_kernels_enabled() || !cpu_fp32(q) || !cpu_fp32(k) || !cpu_fp32(v)) return false;
+  if (!cpu_fp32(q) || !cpu_fp32(k) || !cpu_fp32(v)) return false;
   const bool shapes = k.sizes() == v.sizes() && q.size(0) == k.size(0) && q.size(2) == k.size(2) &&
                       q.size(3) == k.size(3) && k.size(1) > 0 && q.size(1) % k.size(1) == 0 && q.size(2) > 0;
   // BLAS takes 32-bit sizes and leading dimensions.
@@ -254,9 +252,16 @@ bool cpu_causal_attention_applies(const at::Tensor& q, const at::Tensor& k, cons
 #endif
 }
 
+}  // namespace
+
+bool cpu_causal_attention_applies(const KernelPolicy& policy, const at::Tensor& q, const at::Tensor& k,
+                                  const at::Tensor& v) {
+  return policy.fused_kernels && implements(q, k, v);
+}
+
 at::Tensor cpu_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                 const at::Tensor& key_start) {
-  TORCH_CHECK(cpu_causal_attention_applies(q, k, v), "cpu_causal_attention: inputs it does not take: q ", q.sizes(),
+  TORCH_CHECK(implements(q, k, v), "cpu_causal_attention: inputs it does not take: q ", q.sizes(),
               ", k ", k.sizes(), ", v ", v.sizes());
 #if EMBER_HAVE_BLAS_SGEMM
   std::vector<int64_t> starts;
@@ -280,4 +285,4 @@ at::Tensor cpu_causal_attention(const at::Tensor& q, const at::Tensor& k, const 
 #endif
 }
 
-}  // namespace ember::model
+}  // namespace ember::model::kernels

@@ -1,5 +1,5 @@
 // Vectorised fp32 loops (see cpu_vector_math.h for the exp formula and the determinism rule).
-#include "model/cpu_vector_math.h"
+#include "model/kernels/cpu_vector_math.h"
 
 #include <cstring>
 
@@ -9,7 +9,7 @@
 #define EMBER_VECTOR_CLONES
 #endif
 
-namespace ember::model::vec {
+namespace ember::model::kernels::vec {
 
 namespace {
 
@@ -99,4 +99,4 @@ EMBER_VECTOR_CLONES void swiglu_backward(const float* __restrict dh, const float
   }
 }
 
-}  // namespace ember::model::vec
+}  // namespace ember::model::kernels::vec

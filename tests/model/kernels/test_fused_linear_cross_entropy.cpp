@@ -18,7 +18,7 @@
 #include <ATen/ops/randn.h>
 #include <ATen/ops/tanh.h>
 
-#include "model/fused_linear_cross_entropy.h"
+#include "model/kernels/fused_linear_cross_entropy.h"
 #include "model/loss.h"
 #include "model/transformer.h"
 
@@ -75,9 +75,9 @@ void expect_same(const LossAndGrads& fused, const LossAndGrads& reference, const
 TEST(FusedLinearCrossEntropy, MatchesUnfusedForEveryChunking) {
   const Problem p(37, 24, 50, 1);
   const auto reference = run(p, 0.25, [&](auto& h, auto& w) { return unfused(h, w, p.targets); });
-  for (int64_t chunk : std::vector<int64_t>{1, 5, 16, 36, 37, 64, model::kDefaultLossChunkTokens}) {
+  for (int64_t chunk : std::vector<int64_t>{1, 5, 16, 36, 37, 64, model::kernels::kDefaultLossChunkTokens}) {
     const auto fused = run(p, 0.25, [&](auto& h, auto& w) {
-      return model::fused_linear_cross_entropy(h, w, p.targets, model::kIgnoreIndex, chunk);
+      return model::kernels::fused_linear_cross_entropy(h, w, p.targets, model::kIgnoreIndex, chunk);
     });
     expect_same(fused, reference, ("chunk " + std::to_string(chunk)).c_str());
   }
@@ -87,7 +87,7 @@ TEST(FusedLinearCrossEntropy, IgnoredTokensGiveZeroLossAndZeroGradients) {
   Problem p(10, 8, 20, 2);
   p.targets.fill_(model::kIgnoreIndex);
   const auto fused = run(p, 1.0, [&](auto& h, auto& w) {
-    return model::fused_linear_cross_entropy(h, w, p.targets, model::kIgnoreIndex, 4);
+    return model::kernels::fused_linear_cross_entropy(h, w, p.targets, model::kIgnoreIndex, 4);
   });
   EXPECT_EQ(fused.loss.item<float>(), 0.0f);
   EXPECT_EQ(fused.dhidden.abs().max().item<float>(), 0.0f);
@@ -102,7 +102,7 @@ TEST(FusedLinearCrossEntropy, TiedWeightGradientAccumulatesWithTheEmbeddingUse) 
   auto tied = [&](bool fused) {
     auto weight = p.weight.clone().requires_grad_(true);
     auto hidden = at::tanh(at::embedding(weight, ids));
-    auto loss = fused ? model::fused_linear_cross_entropy(hidden, weight, p.targets, model::kIgnoreIndex, 7)
+    auto loss = fused ? model::kernels::fused_linear_cross_entropy(hidden, weight, p.targets, model::kIgnoreIndex, 7)
                       : unfused(hidden, weight, p.targets);
     (loss / 29.0).backward();
     return std::pair(loss.detach(), weight.grad());
@@ -115,9 +115,9 @@ TEST(FusedLinearCrossEntropy, TiedWeightGradientAccumulatesWithTheEmbeddingUse) 
 
 TEST(FusedLinearCrossEntropy, RejectsMismatchedShapes) {
   const Problem p(6, 8, 10, 5);
-  EXPECT_ANY_THROW(model::fused_linear_cross_entropy(p.hidden, p.weight.narrow(1, 0, 4), p.targets));
-  EXPECT_ANY_THROW(model::fused_linear_cross_entropy(p.hidden, p.weight, p.targets.narrow(0, 0, 5)));
-  EXPECT_ANY_THROW(model::fused_linear_cross_entropy(p.hidden, p.weight, p.targets, model::kIgnoreIndex, 0));
+  EXPECT_ANY_THROW(model::kernels::fused_linear_cross_entropy(p.hidden, p.weight.narrow(1, 0, 4), p.targets));
+  EXPECT_ANY_THROW(model::kernels::fused_linear_cross_entropy(p.hidden, p.weight, p.targets.narrow(0, 0, 5)));
+  EXPECT_ANY_THROW(model::kernels::fused_linear_cross_entropy(p.hidden, p.weight, p.targets, model::kIgnoreIndex, 0));
 }
 
 TEST(FusedLinearCrossEntropy, RejectsTargetsOutsideTheVocabulary) {
@@ -126,7 +126,7 @@ TEST(FusedLinearCrossEntropy, RejectsTargetsOutsideTheVocabulary) {
     auto targets = p.targets.clone();
     targets[2] = bad;
     try {
-      model::fused_linear_cross_entropy(p.hidden, p.weight, targets);
+      model::kernels::fused_linear_cross_entropy(p.hidden, p.weight, targets);
       ADD_FAILURE() << "target " << bad << " accepted";
     } catch (const std::exception& e) {
       EXPECT_NE(std::string(e.what()).find("target id " + std::to_string(bad)), std::string::npos) << e.what();

@@ -9,7 +9,7 @@
 // CPU fp32 turns the logits into G in place instead, one row at a time while the row is in cache
 // (max, exp and sum, scale, minus one at the target; ignored rows become zeros, so no operand is
 // masked): GEMM write, one read + write, and the two GEMM reads.
-#include "model/fused_linear_cross_entropy.h"
+#include "model/kernels/fused_linear_cross_entropy.h"
 
 #include <algorithm>
 #include <cmath>
@@ -30,9 +30,9 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/error.h"
-#include "model/cpu_vector_math.h"
+#include "model/kernels/cpu_vector_math.h"
 
-namespace ember::model {
+namespace ember::model::kernels {
 
 namespace {
 
@@ -160,4 +160,4 @@ at::Tensor fused_linear_cross_entropy(const at::Tensor& hidden, const at::Tensor
   return FusedLinearCrossEntropyFunction::apply(hidden, weight, targets, ignore_index, chunk_tokens);
 }
 
-}  // namespace ember::model
+}  // namespace ember::model::kernels

@@ -14,7 +14,7 @@
 
 #include <cstdint>
 
-namespace ember::model::vec {
+namespace ember::model::kernels::vec {
 
 /// exp of one value: the formula the loops inline, callable on its own (the tests check it).
 float exp(float x);
@@ -41,4 +41,4 @@ void swiglu(const float* gate, const float* up, float* h, int64_t n);
 /// Its gradient: dg = dh * u * s * (1 + g * (1 - s)),  du = dh * g * s.
 void swiglu_backward(const float* dh, const float* gate, const float* up, float* dgate, float* dup, int64_t n);
 
-}  // namespace ember::model::vec
+}  // namespace ember::model::kernels::vec

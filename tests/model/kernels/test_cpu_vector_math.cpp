@@ -1,4 +1,4 @@
-// The vectorised loops of model/cpu_vector_math.h against scalar double-precision references:
+// The vectorised loops of model/kernels/cpu_vector_math.h against scalar double-precision references:
 // exp over its whole clamped range, and each loop at lengths around the 16-lane width (tails).
 #include <cmath>
 #include <limits>
@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "model/cpu_vector_math.h"
+#include "model/kernels/cpu_vector_math.h"
 
-using namespace ember::model;
+using namespace ember::model::kernels;
 
 namespace {
 

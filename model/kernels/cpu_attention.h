@@ -2,18 +2,22 @@
 // at::scaled_dot_product_attention(q, k, v, is_causal=true) computes for training and prefill
 // without a mask, as one autograd Function whose products are BLAS sgemm calls on blocks of
 // queries (see cpu_attention.cpp for the maths and the blocking). The attention layer
-// (attention.cpp) takes it when cpu_causal_attention_applies and LibTorch's kernels otherwise
-// (a mask, a KV cache, another device or dtype, or train.fused_kernels=false).
+// (model/attention.cpp) takes it when cpu_causal_attention_applies and the reference,
+// reference_attention (reference_ops.h), otherwise (a KV cache, another device or dtype, or a
+// policy without fused kernels); the tests compare the two.
 #pragma once
 
 #include <ATen/Tensor.h>
 
-namespace ember::model {
+#include "model/kernels/kernel_policy.h"
 
-/// True when the fused kernels are on (fused_kernels.h), the build has a BLAS sgemm, and q
-/// [B, H, T, D], k and v [B, Hkv, T, D] are fp32 CPU tensors with H a multiple of Hkv (grouped
-/// query attention) and as many keys as queries.
-bool cpu_causal_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+namespace ember::model::kernels {
+
+/// True when the policy has fused kernels on, the build has a BLAS sgemm, and q [B, H, T, D], k
+/// and v [B, Hkv, T, D] are fp32 CPU tensors with H a multiple of Hkv (grouped query attention)
+/// and as many keys as queries.
+bool cpu_causal_attention_applies(const KernelPolicy& policy, const at::Tensor& q, const at::Tensor& k,
+                                  const at::Tensor& v);
 
 /// softmax(q k^T / sqrt(D) + causal mask) v, each key/value head shared by H / Hkv query heads.
 /// With key_start [B, T] (integers), query i of row b sees keys key_start[b, i] .. i only: the
@@ -23,4 +27,4 @@ bool cpu_causal_attention_applies(const at::Tensor& q, const at::Tensor& k, cons
 at::Tensor cpu_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                 const at::Tensor& key_start = {});
 
-}  // namespace ember::model
+}  // namespace ember::model::kernels

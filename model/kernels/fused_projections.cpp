@@ -1,29 +1,17 @@
 // Fused q/k/v and gate/up projections (see fused_projections.h).
-#include "model/fused_projections.h"
+#include "model/kernels/fused_projections.h"
 
-#include <atomic>
 #include <vector>
 
 #include <ATen/autocast_mode.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/linear.h>
 
-#include "model/fused_kernels.h"
+namespace ember::model::kernels {
 
-namespace ember::model {
-
-namespace {
-
-std::atomic<bool> projections_enabled{true};
-
-}  // namespace
-
-void set_fused_projections_enabled(bool enabled) { projections_enabled.store(enabled, std::memory_order_relaxed); }
-
-bool fused_projections_enabled() { return projections_enabled.load(std::memory_order_relaxed); }
-
-bool fused_projections_apply(const at::Tensor& x, std::initializer_list<const ProjectionImpl*> projections) {
-  if (!fused_projections_enabled() || !fused_kernels_enabled() || !x.is_cuda()) return false;
+bool fused_projections_apply(const KernelPolicy& policy, const at::Tensor& x,
+                             std::initializer_list<const ProjectionImpl*> projections) {
+  if (!policy.fuses_projections() || !x.is_cuda()) return false;
   const bool biased = (*projections.begin())->bias.defined();
   for (const auto* projection : projections) {
     if (!projection->plain_gemm()) return false;
@@ -49,4 +37,4 @@ at::Tensor fused_projection(const at::Tensor& x, std::initializer_list<const Pro
   return at::linear(x, at::cat(weights), bias);
 }
 
-}  // namespace ember::model
+}  // namespace ember::model::kernels

@@ -4,7 +4,7 @@
 // launch runs on the current CUDA stream; the reductions have a fixed order (deterministic).
 // Compiled only when the build has CUDA (EMBER_HAVE_CUDA).
 //
-// Dtypes follow the composite ATen expressions of layers.cpp exactly (eager type promotion):
+// Dtypes follow the composite ATen reference ops (reference_ops.h) exactly (eager type promotion):
 //   RMSNorm: x in X, weight in W (fp32 or X), y in promote(X, W); xhat = x * r is rounded to X
 //            before the weight multiplies it, and in backward dy * weight is rounded to X, as the
 //            composite's .to(x.dtype) does; dx in X, dweight in W.
@@ -16,7 +16,7 @@
 
 #include <ATen/Tensor.h>
 
-namespace ember::model::fused_cuda {
+namespace ember::model::kernels::fused_cuda {
 
 /// x [..., C] whose memory is a sequence of rows of C contiguous elements (see rms_rows_layout in
 /// fused_kernels.cpp), weight [C] -> {y with x's strides, rstd [rows] fp32}.
@@ -42,4 +42,4 @@ at::Tensor swiglu_forward(const at::Tensor& gate, const at::Tensor& up);
 void swiglu_backward(const at::Tensor& dh, const at::Tensor& gate, const at::Tensor& up, const at::Tensor& dgate,
                      const at::Tensor& dup);
 
-}  // namespace ember::model::fused_cuda
+}  // namespace ember::model::kernels::fused_cuda

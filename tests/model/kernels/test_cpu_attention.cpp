@@ -1,8 +1,9 @@
-// cpu_causal_attention (model/cpu_attention.h) against LibTorch's scaled_dot_product_attention in
-// fp64: outputs and q / k / v gradients for one query block and several (T not a multiple of the
-// block), grouped-query heads, token-major views and contiguous inputs, a single token, packed
-// documents (key starts against the block-diagonal mask); results identical for one and two
-// threads; the predicate refuses what the kernel does not implement.
+// cpu_causal_attention (model/kernels/cpu_attention.h) against its reference, reference_attention
+// (LibTorch's scaled_dot_product_attention) in fp64: outputs and q / k / v gradients for one query
+// block and several (T not a multiple of the block), grouped-query heads, token-major views and
+// contiguous inputs, a single token, packed documents (key starts against the block-diagonal mask);
+// results identical for one and two threads; the predicate refuses what the kernel does not
+// implement and what the policy does not allow.
 #include <algorithm>
 #include <vector>
 
@@ -13,14 +14,15 @@
 #include <ATen/ops/equal.h>
 #include <ATen/ops/zeros.h>
 #include <ATen/ops/randn.h>
-#include <ATen/ops/scaled_dot_product_attention.h>
 #include <torch/csrc/autograd/autograd.h>
 
-#include "model/cpu_attention.h"
-#include "model/fused_kernels.h"
-#include "tests/model/fused_kernel_checks.h"
+#include "model/kernels/cpu_attention.h"
+#include "model/kernels/reference_ops.h"
+#include "tests/model/kernels/fused_kernel_checks.h"
 
 using namespace ember;
+namespace kernels = model::kernels;
+using fused_checks::kFused;
 
 namespace {
 
@@ -37,16 +39,14 @@ std::vector<at::Tensor> make_inputs(const Shape& s) {
   return {make(s.heads), make(s.kv_heads), make(s.kv_heads)};
 }
 
-/// Output followed by the q, k, v gradients for the output gradient dy. The reference is LibTorch's
-/// attention, causal or under `mask`; ours takes `key_start` instead of the mask.
+/// Output followed by the q, k, v gradients for the output gradient dy. The reference attention is
+/// causal or under `mask`; ours takes `key_start` instead of the mask.
 std::vector<at::Tensor> output_and_gradients(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                              const at::Tensor& dy, bool reference, const at::Tensor& mask = {},
                                              const at::Tensor& key_start = {}) {
   auto qg = q.detach().requires_grad_(true), kg = k.detach().requires_grad_(true), vg = v.detach().requires_grad_(true);
-  auto out = reference ? at::scaled_dot_product_attention(qg, kg, vg, mask.defined() ? std::optional(mask) : std::nullopt,
-                                                          0.0, /*is_causal=*/!mask.defined(), std::nullopt,
-                                                          q.size(1) != k.size(1))
-                       : model::cpu_causal_attention(qg, kg, vg, key_start);
+  auto out = reference ? kernels::reference_attention(qg, kg, vg, mask)
+                       : kernels::cpu_causal_attention(qg, kg, vg, key_start);
   auto grads = torch::autograd::grad({out}, {qg, kg, vg}, {dy});
   return {out, grads[0], grads[1], grads[2]};
 }
@@ -73,7 +73,7 @@ TEST(CpuAttention, MatchesScaledDotProductAttentionInFp64) {
                                     << " D " << s.dim << (s.token_major ? " token-major" : " contiguous"));
     at::manual_seed(5);
     const auto in = make_inputs(s);
-    ASSERT_TRUE(model::cpu_causal_attention_applies(in[0], in[1], in[2]));
+    ASSERT_TRUE(kernels::cpu_causal_attention_applies(kFused, in[0], in[1], in[2]));
     const auto dy = at::randn({s.batch, s.heads, s.tokens, s.dim});
     const auto ours = output_and_gradients(in[0], in[1], in[2], dy, false);
     const auto reference = output_and_gradients(in[0].to(at::kDouble), in[1].to(at::kDouble), in[2].to(at::kDouble),
@@ -113,7 +113,7 @@ TEST(CpuAttention, DocumentStartsMatchTheBlockDiagonalMask) {
   // Starts after the query itself are refused.
   auto bad = key_start.clone();
   bad[1][10] = 11;
-  EXPECT_THROW(model::cpu_causal_attention(in[0], in[1], in[2], bad), c10::Error);
+  EXPECT_THROW(kernels::cpu_causal_attention(in[0], in[1], in[2], bad), c10::Error);
 }
 
 TEST(CpuAttention, SameResultsForOneAndTwoThreads) {
@@ -132,15 +132,12 @@ TEST(CpuAttention, SameResultsForOneAndTwoThreads) {
 
 TEST(CpuAttention, RefusesWhatItDoesNotImplement) {
   auto q = at::randn({1, 4, 8, 16}), k = at::randn({1, 2, 8, 16}), v = at::randn({1, 2, 8, 16});
-  EXPECT_TRUE(model::cpu_causal_attention_applies(q, k, v));
-  EXPECT_FALSE(model::cpu_causal_attention_applies(q.to(at::kDouble), k.to(at::kDouble), v.to(at::kDouble)));
-  EXPECT_FALSE(model::cpu_causal_attention_applies(q, at::randn({1, 3, 8, 16}), at::randn({1, 3, 8, 16})));
-  EXPECT_FALSE(model::cpu_causal_attention_applies(q, at::randn({1, 2, 9, 16}), at::randn({1, 2, 9, 16})));
-  EXPECT_FALSE(model::cpu_causal_attention_applies(q, k, at::randn({1, 2, 8, 8})));
-  EXPECT_FALSE(model::cpu_causal_attention_applies(q.flatten(0, 1), k.flatten(0, 1), v.flatten(0, 1)));
-  {
-    fused_checks::FusedSwitch off(false);
-    EXPECT_FALSE(model::cpu_causal_attention_applies(q, k, v));
-  }
-  EXPECT_THROW(model::cpu_causal_attention(q.to(at::kDouble), k.to(at::kDouble), v.to(at::kDouble)), c10::Error);
+  EXPECT_TRUE(kernels::cpu_causal_attention_applies(kFused, q, k, v));
+  EXPECT_FALSE(kernels::cpu_causal_attention_applies(kFused, q.to(at::kDouble), k.to(at::kDouble), v.to(at::kDouble)));
+  EXPECT_FALSE(kernels::cpu_causal_attention_applies(kFused, q, at::randn({1, 3, 8, 16}), at::randn({1, 3, 8, 16})));
+  EXPECT_FALSE(kernels::cpu_causal_attention_applies(kFused, q, at::randn({1, 2, 9, 16}), at::randn({1, 2, 9, 16})));
+  EXPECT_FALSE(kernels::cpu_causal_attention_applies(kFused, q, k, at::randn({1, 2, 8, 8})));
+  EXPECT_FALSE(kernels::cpu_causal_attention_applies(kFused, q.flatten(0, 1), k.flatten(0, 1), v.flatten(0, 1)));
+  EXPECT_FALSE(kernels::cpu_causal_attention_applies(fused_checks::kReference, q, k, v));
+  EXPECT_THROW(kernels::cpu_causal_attention(q.to(at::kDouble), k.to(at::kDouble), v.to(at::kDouble)), c10::Error);
 }
