@@ -1,4 +1,4 @@
-// The fused LM head + cross-entropy (model/fused_linear_cross_entropy.h) on a GPU against the
+// The fused LM head + cross-entropy (model/kernels/fused_linear_cross_entropy.h) on a GPU against the
 // unfused path (logits, then at::cross_entropy_loss in fp32): fp32 with TF32 off to 1e-4; under
 // bf16 autocast (bf16 GEMMs on both paths, fp32 master weights) to a loose tolerance, and no
 // further from an fp32 reference than the unfused path is; and a whole model's loss and gradients
