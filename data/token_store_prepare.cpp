@@ -83,8 +83,11 @@ std::string shard_path(const std::string& out, int64_t index) {
 }
 
 std::string PrepareSummary::describe() const {
-  std::string line = fmt::format("read {} files ({:.1f} MB): {} documents, {} tokens", input_files,
-                                 double(input_bytes) / 1e6, documents, tokens);
+  const double bytes = double(input_bytes);
+  const std::string size = bytes >= 1e9   ? fmt::format("{:.2f} GB", bytes / 1e9)
+                           : bytes >= 1e6 ? fmt::format("{:.1f} MB", bytes / 1e6)
+                                          : fmt::format("{:.1f} kB", bytes / 1e3);
+  std::string line = fmt::format("read {} files ({}): {} documents, {} tokens", input_files, size, documents, tokens);
   int64_t skipped_files = 0;
   std::vector<std::string> reasons;
   for (const auto& [reason, count] : skipped) {
