@@ -128,7 +128,7 @@ PrepareSummary prepare_token_store(const Tokenizer& tokenizer, const PrepareOpti
     batch_bytes = 0;
   };
   auto skip = [&](const std::string& file, const std::string& reason) {
-    log::info("skipped {}: {}", file, reason);
+    log::debug("skipped {}: {}", file, reason);
     read.skipped[reason] += 1;
   };
   for (const auto& file : files) {

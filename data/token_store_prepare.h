@@ -5,13 +5,10 @@
 // bounded by one batch of documents (and one whole file for the `file` unit, one Parquet row
 // group) plus the writer's chunk buffers, whatever the total input size.
 //
-// Files are skipped, counted by reason and logged, rather than failing the run when they are
-// unreadable (cannot be opened), binary (a NUL byte in the first MiB of text), not UTF-8 (for the
-// `file` unit; with other units invalid UTF-8 is an error naming file and line) or empty (no
-// document). Inputs that yield no document at all are an error and write nothing.
-//
-// Shards: with shard_tokens > 0, `out` = DIR/NAME.h5 becomes DIR/NAME-00000.h5, DIR/NAME-00001.h5,
-// ...; a shard is closed at the first document boundary at or past shard_tokens tokens.
+// Files are skipped, counted by reason (and named at --log-level debug), rather than failing the
+// run when they are unreadable (cannot be opened), binary (a NUL byte in the first MiB of text),
+// not UTF-8 (for the `file` unit; with other units invalid UTF-8 is an error naming file and
+// line) or empty (no document). Inputs that yield no document at all are an error and write nothing.
 #pragma once
 
 #include <cstdint>
