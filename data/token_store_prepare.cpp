@@ -86,7 +86,8 @@ std::string PrepareSummary::describe() const {
   const double bytes = double(input_bytes);
   const std::string size = bytes >= 1e9   ? fmt::format("{:.2f} GB", bytes / 1e9)
                            : bytes >= 1e6 ? fmt::format("{:.1f} MB", bytes / 1e6)
-                                          : fmt::format("{:.1f} kB", bytes / 1e3);
+                           : bytes >= 1e3 ? fmt::format("{:.1f} kB", bytes / 1e3)
+                                          : fmt::format("{} bytes", input_bytes);
   std::string line = fmt::format("read {} files ({}): {} documents, {} tokens", input_files, size, documents, tokens);
   int64_t skipped_files = 0;
   std::vector<std::string> reasons;

@@ -42,7 +42,7 @@ struct PrepareSummary {
   int64_t tokens = 0;
 
   /// One line: "read 12 files (1.5 MB): 40 documents, 380000 tokens; skipped 3 files (2 binary, 1 empty)"
-  /// (sizes in kB, MB or GB).
+  /// (sizes in bytes, kB, MB or GB).
   std::string describe() const;
 };
 
