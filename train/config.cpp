@@ -24,8 +24,9 @@ void describe_train(Schema& s, TrainConfig& c) {
   s.add("train.seq_len", c.seq_len, "Tokens per training sequence.").min(1);
   s.add("train.grad_clip", c.grad_clip, "Clip the global gradient norm to this value; 0 disables clipping.").min(0);
   s.add("train.log_interval", c.log_interval, "Log metrics every N steps (and at the first and last step).").min(1);
-  s.add("train.eval_interval", c.eval_interval, "Validation loss every N steps; 0 evaluates only at the end.").min(0);
-  s.add("train.eval_batches", c.eval_batches, "Validation batches per evaluation.").min(1);
+  s.add("train.eval_interval", c.eval_interval,
+        "Validation loss every N steps (on data.val, else the held-out data.val_fraction); 0 evaluates only at "
+        "the end.").min(0);
   s.add("train.device", c.device, "Where to train: auto picks cuda when available.").choices({"auto", "cpu", "cuda"});
   s.add("train.dtype", c.dtype, "Compute precision: auto is bf16 autocast on CUDA and fp32 on CPU.")
       .choices({"auto", "fp32", "bf16"});
@@ -146,8 +147,20 @@ void describe_data(Schema& s, DataConfig& c) {
   s.add("data.tokenizer", c.tokenizer, "tokenizer.json the stores were made with (checked by hash).");
   s.add("data.train", c.train, "HDF5 token stores to train on (a weighted mixture).");
   s.add("data.weights", c.weights, "Mixture weight per store in data.train; empty means proportional to size.");
-  s.add("data.val_fraction", c.val_fraction, "Fraction of documents held out for validation (by hash).")
+  s.add("data.val_fraction", c.val_fraction,
+        "Fraction of the data.train documents held out (never trained on) when data.val is empty: a document is "
+        "held out when the hash of its token ids (FNV-1a, splitmix64 finaliser) / 2^64 < val_fraction, so the "
+        "split does not depend on the seed, weights or layout. 0 with no data.val: no validation.")
       .min(0).max(0.5);
+  s.add("data.val", c.val,
+        "HDF5 token stores to validate on, each packed like the training data; when given, data.val_fraction "
+        "holds nothing out.");
+  s.add("data.val_weights", c.val_weights,
+        "Weight per store in data.val: the validation loss is sum(w L_store) / sum(w) and the data.val_tokens "
+        "budget is split in these proportions; empty means the mean over all evaluated tokens.");
+  s.add("data.val_tokens", c.val_tokens,
+        "Target tokens per evaluation, split over the validation stores (each store's first rows, the same at "
+        "every evaluation); 0 evaluates them whole.").min(0);
   s.add("data.mask_documents", c.mask_documents, "Mask attention across document boundaries in packed sequences.");
   s.add("data.prefetch", c.prefetch, "Batches prepared ahead by the background loader thread.").min(1);
   s.add_check([&c]() -> std::optional<std::string> {
@@ -157,6 +170,15 @@ void describe_data(Schema& s, DataConfig& c) {
     for (double w : c.weights) {
       if (!(w >= 0)) return std::string("data.weights must be non-negative");
     }
+    if (!c.val_weights.empty() && c.val_weights.size() != c.val.size()) {
+      return fmt::format("data.val_weights has {} entries but data.val has {}", c.val_weights.size(), c.val.size());
+    }
+    double val_weight_sum = 0;
+    for (double w : c.val_weights) {
+      if (!(w >= 0)) return std::string("data.val_weights must be non-negative");
+      val_weight_sum += w;
+    }
+    if (!c.val_weights.empty() && val_weight_sum <= 0) return std::string("data.val_weights sum to zero");
     return std::nullopt;
   });
 }

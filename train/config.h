@@ -27,7 +27,6 @@ struct TrainConfig {
   double grad_clip = 1.0;
   int64_t log_interval = 10;
   int64_t eval_interval = 0;
-  int64_t eval_batches = 4;
   std::string device = "auto";
   std::string dtype = "auto";
   int64_t threads = 0;
@@ -81,6 +80,9 @@ struct DataConfig {
   std::vector<std::string> train;
   std::vector<double> weights;
   double val_fraction = 0.01;
+  std::vector<std::string> val;
+  std::vector<double> val_weights;
+  int64_t val_tokens = 0;
   bool mask_documents = true;
   int64_t prefetch = 4;
 };

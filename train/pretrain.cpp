@@ -28,6 +28,7 @@
 #include "model/loss.h"
 #include "model/transformer.h"
 #include "train/checkpoint.h"
+#include "train/loss_eval.h"
 #include "train/metrics_log.h"
 #include "train/parallel_setup.h"
 #include "train/peak_flops.h"
@@ -76,29 +77,6 @@ BatchLayout batch_layout(const TrainConfig& train, int64_t dp) {
   return layout;
 }
 
-/// Mean validation loss over every dp rank's eval_batches micro batches.
-double evaluate(model::Transformer& model, data::Loader& loader, const TrainConfig& train, const Runtime& runtime,
-                bool mask_documents, const distributed::ParallelLayout& layout, distributed::Communicator& dp) {
-  c10::NoGradGuard no_grad;
-  AutocastScope autocast(runtime.bf16_autocast);
-  model->eval();
-  loader.reset_val();
-  double loss_sum = 0;
-  int64_t tokens = 0;
-  for (int64_t i = 0; i < train.eval_batches; ++i) {
-    auto batch = to_tensors(loader.next_val(), runtime.device, mask_documents);
-    auto logits = model->forward(batch.inputs, batch.doc_ids);
-    loss_sum += layout.cross_entropy_sum(logits, batch.targets).item<double>();
-    tokens += batch.targets.numel();
-  }
-  model->train();
-  double sums[2] = {loss_sum, double(tokens)};
-  auto totals = at::from_blob(sums, {2}, at::TensorOptions().dtype(at::kDouble)).to(runtime.device, at::kDouble, false, true);
-  dp.all_reduce(totals, distributed::ReduceOp::sum);
-  auto host = totals.to(at::kCPU);
-  return host[0].item<double>() / host[1].item<double>();
-}
-
 at::Tensor cpu_rng_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
 
 void restore_cpu_rng_state(const at::Tensor& state) {
@@ -141,7 +119,7 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
   loader_options.seq_len = config.train.seq_len;
   loader_options.micro_batch = layout.micro_batch;
   loader_options.seed = uint64_t(config.train.seed);
-  loader_options.val_fraction = config.data.val_fraction;
+  loader_options.val_fraction = config.data.val.empty() ? config.data.val_fraction : 0.0;
   loader_options.prefetch = int(config.data.prefetch);
   loader_options.tokenizer_sha256 = tokenizer.sha256();
   loader_options.rank = int(mesh->dp_rank);
@@ -151,6 +129,7 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
     fail_usage("model.vocab_size ({}) is smaller than the token stores' vocabulary ({})", config.model.vocab_size,
                loader.vocab_size());
   }
+  auto validation = validation_data(config.data, config.train.seq_len, int(mesh->dp_rank), int(mesh->dp), tokenizer.sha256());
 
   if (lead) {
     make_directories(run_dir);
@@ -257,10 +236,12 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
     std::vector<std::pair<std::string, double>> scalars;
     const bool eval_now = (config.train.eval_interval > 0 && step % config.train.eval_interval == 0) ||
                           step == config.train.steps;
-    if (eval_now && config.data.val_fraction > 0) {
-      last_val_loss = evaluate(model, loader, config.train, runtime, mask_documents, *parallel_layout, *mesh->dp_group);
-      scalars.emplace_back("val_loss", last_val_loss);
-      log::info("step {}: validation loss {:.4f}", step, last_val_loss);
+    if (eval_now && validation) {
+      auto val = evaluate_loss(model, *validation, validation_settings(config.data, layout.micro_batch), runtime,
+                               *parallel_layout, *mesh->dp_group);
+      last_val_loss = val.loss;
+      add_validation_scalars(val, scalars);
+      log::info("step {}: validation loss {:.4f} over {} tokens", step, val.loss, val.tokens);
     }
     if (step % config.train.log_interval == 0 || step == config.train.steps || step == 1 || !scalars.empty()) {
       auto rates = progress.mark(step);

@@ -9,11 +9,11 @@ prepare_tiny_data 3000 7 384
 
 cat > tiny.yaml <<YAML
 model: {vocab_size: 384, d_model: 64, n_layers: 2, n_heads: 4, n_kv_heads: 2, ffn_hidden: 160, max_seq_len: 128}
-train: {steps: 40, batch_size: 8, micro_batch_size: 4, seq_len: 64, log_interval: 1, eval_interval: 20, eval_batches: 2, threads: 1}
+train: {steps: 40, batch_size: 8, micro_batch_size: 4, seq_len: 64, log_interval: 1, eval_interval: 20, threads: 1}
 optim: {lr: 3.0e-3, warmup_steps: 5, schedule: cosine, schedule_steps: 40}
 checkpoint: {interval: 20, keep: 3}
 metrics: {peak_flops: 1.0e10}
-data: {tokenizer: tokenizer.json, train: [corpus.h5], val_fraction: 0.05, prefetch: 2}
+data: {tokenizer: tokenizer.json, train: [corpus.h5], val_fraction: 0.05, val_tokens: 512, prefetch: 2}
 YAML
 
 "$EMBER_BIN" pretrain --config tiny.yaml run.dir=full

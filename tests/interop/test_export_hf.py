@@ -91,7 +91,7 @@ def check_directory(out, tied, shards=None):
     assert tokenizer_config["bos_token"] == token_of[config["bos_token_id"]]
     assert tokenizer_config["chat_template"] == (Path(out) / "chat_template.jinja").read_text()
     assert isinstance(config["head_dim"], int) and config["tie_word_embeddings"] == tied
-    for key in ("rope_theta", "rms_norm_eps", "torch_dtype", "max_position_embeddings", "vocab_size"):
+    for key in ("rope_theta", "rms_norm_eps", "dtype", "max_position_embeddings", "vocab_size"):
         assert key in config, key
     return config
 
@@ -145,7 +145,7 @@ def check_family(scratch, tokenizer_json, family, tied, shard_input):
     for dtype, torch_dtype, name_in_config in (("bf16", torch.bfloat16, "bfloat16"), ("f16", torch.float16, "float16")):
         low = scratch / f"{name}-{dtype}"
         ember("export", "--checkpoint", checkpoint, "--format", "hf", "--out", low, "--dtype", dtype)
-        assert json.loads((low / "config.json").read_text())["torch_dtype"] == name_in_config
+        assert json.loads((low / "config.json").read_text())["dtype"] == name_in_config
         tensors = load_safetensors(low / "model.safetensors")
         for key, value in source.items():
             assert tensors[key].dtype == torch_dtype and torch.equal(tensors[key], value.to(torch_dtype)), (dtype, key)
