@@ -12,8 +12,9 @@
 #include "data/tasks/registry.h"
 #include "data/tokenizer/tokenizer.h"
 #include "model/flops.h"
-#include "train/checkpoint.h"
-#include "train/model_io.h"
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 #include "train/sampling/task_eval.h"
 
 namespace ember::apps {
@@ -35,10 +36,10 @@ struct EvalArgs {
 void run_eval(const EvalArgs& args) {
   at::set_num_threads(int(args.threads > 0 ? args.threads : std::max(1u, std::thread::hardware_concurrency())));
   const auto& task = data::tasks::find_task(args.task);
-  auto dir = train::resolve_checkpoint(args.checkpoint);
-  auto tokenizer = data::Tokenizer::load(train::checkpoint_tokenizer(dir).string());
-  auto model_config = train::read_model_config(dir);
-  auto model = train::load_model(dir);
+  auto dir = checkpoint::resolve_checkpoint(args.checkpoint);
+  auto tokenizer = data::Tokenizer::load(checkpoint::checkpoint_tokenizer(dir).string());
+  auto model_config = checkpoint::read_model_config(dir);
+  auto model = checkpoint::load_model(dir);
   auto result = train::sampling::evaluate_task(model, tokenizer, task, args.options);
   const int difficulty = args.options.difficulty > 0 ? args.options.difficulty : task.default_difficulty();
   fmt::print("{}: {} / {} held-out problems solved ({}), accuracy {:.4f}\n", args.task, result.correct,

@@ -12,8 +12,9 @@
 #include "data/tokenizer/tokenizer.h"
 #include "model/generate.h"
 #include "model/transformer.h"
-#include "train/checkpoint.h"
-#include "train/model_io.h"
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 
 namespace ember::apps {
 namespace {
@@ -31,9 +32,9 @@ struct GenerateArgs {
 
 void run_generate(const GenerateArgs& args) {
   at::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
-  auto dir = train::resolve_checkpoint(args.checkpoint);
-  auto tokenizer = data::Tokenizer::load(train::checkpoint_tokenizer(dir).string());
-  auto model = train::load_model(dir);
+  auto dir = checkpoint::resolve_checkpoint(args.checkpoint);
+  auto tokenizer = data::Tokenizer::load(checkpoint::checkpoint_tokenizer(dir).string());
+  auto model = checkpoint::load_model(dir);
   model->eval();
 
   std::vector<std::vector<int64_t>> prompt_ids;
