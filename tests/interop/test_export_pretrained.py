@@ -65,7 +65,7 @@ def main():
     assert len(reader.tensors) == len(checkpoint_tensors(checkpoint))
 
     again = import_checkpoint(hf_dir, scratch / "reimported")
-    first, second = checkpoint_tensors(checkpoint), load_safetensors(again / "model.safetensors")
+    first, second = checkpoint_tensors(checkpoint), checkpoint_tensors(again)
     assert first.keys() == second.keys()
     assert all(torch.equal(first[k], second[k]) for k in first)
     print("export of an Ember-trained checkpoint: OK")
