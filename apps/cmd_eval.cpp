@@ -13,15 +13,16 @@
 
 #include "apps/cli_checks.h"
 #include "apps/command.h"
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 #include "core/error.h"
 #include "data/evaluation_data.h"
 #include "data/tasks/registry.h"
 #include "data/tokenizer/tokenizer.h"
 #include "distributed/parallelize.h"
 #include "model/flops.h"
-#include "train/checkpoint.h"
 #include "train/loss_eval.h"
-#include "train/model_io.h"
 #include "train/parallel_setup.h"
 #include "train/sampling/task_eval.h"
 
@@ -49,10 +50,10 @@ struct EvalArgs {
 void run_task_eval(const EvalArgs& args) {
   at::set_num_threads(int(args.threads > 0 ? args.threads : std::max(1u, std::thread::hardware_concurrency())));
   const auto& task = data::tasks::find_task(args.task);
-  auto dir = train::resolve_checkpoint(args.checkpoint);
-  auto tokenizer = data::Tokenizer::load(train::checkpoint_tokenizer(dir).string());
-  auto model_config = train::read_model_config(dir);
-  auto model = train::load_model(dir, model::kernels::KernelPolicy());
+  auto dir = checkpoint::resolve_checkpoint(args.checkpoint);
+  auto tokenizer = data::Tokenizer::load(checkpoint::checkpoint_tokenizer(dir).string());
+  auto model_config = checkpoint::read_model_config(dir);
+  auto model = checkpoint::load_model(dir, model::kernels::KernelPolicy());
   auto result = train::sampling::evaluate_task(model, tokenizer, task, args.options);
   const int difficulty = args.options.difficulty > 0 ? args.options.difficulty : task.default_difficulty();
   fmt::print("{}: {} / {} held-out problems solved ({}), accuracy {:.4f}\n", args.task, result.correct,
@@ -78,15 +79,15 @@ void run_loss_eval(const EvalArgs& args) {
   train::TrainConfig train_config;
   train_config.threads = args.threads;
   const auto run = train::setup_parallel_run(train_config, train::ParallelConfig{});
-  auto dir = train::resolve_checkpoint(args.checkpoint);
-  auto tokenizer = data::Tokenizer::load(train::checkpoint_tokenizer(dir).string());
-  auto model_config = train::read_model_config(dir);
+  auto dir = checkpoint::resolve_checkpoint(args.checkpoint);
+  auto tokenizer = data::Tokenizer::load(checkpoint::checkpoint_tokenizer(dir).string());
+  auto model_config = checkpoint::read_model_config(dir);
   const int64_t seq_len = args.seq_len > 0 ? args.seq_len : model_config.max_seq_len;
   if (seq_len > model_config.max_seq_len) {
     fail_usage("--seq-len {} exceeds the model's context of {} tokens (model.max_seq_len)", seq_len,
                model_config.max_seq_len);
   }
-  auto model = train::load_model(dir);
+  auto model = checkpoint::load_model(dir, run.runtime.kernels);
   model->to(run.runtime.device);
   const auto layout = distributed::parallelize(*model, *run.mesh, distributed::ParallelPlan::megatron());
 

@@ -19,8 +19,9 @@
 #include "data/tokenizer/tokenizer.h"
 #include "model/generate.h"
 #include "model/transformer.h"
-#include "train/checkpoint.h"
-#include "train/model_io.h"
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 
 namespace ember::apps {
 namespace {
@@ -113,9 +114,9 @@ std::vector<int64_t> fit_prompt(const data::Tokenizer& tokenizer, const Prompt& 
 void run_generate(const GenerateArgs& args) {
   at::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
   const std::vector<Prompt> prompts = collect_prompts(args);
-  auto dir = train::resolve_checkpoint(args.checkpoint);
-  auto tokenizer = data::Tokenizer::load(train::checkpoint_tokenizer(dir).string());
-  auto model = train::load_model(dir, model::kernels::KernelPolicy());
+  auto dir = checkpoint::resolve_checkpoint(args.checkpoint);
+  auto tokenizer = data::Tokenizer::load(checkpoint::checkpoint_tokenizer(dir).string());
+  auto model = checkpoint::load_model(dir, model::kernels::KernelPolicy());
   model->eval();
   std::vector<std::vector<int64_t>> prompt_ids;
   for (const auto& prompt : prompts) prompt_ids.push_back(fit_prompt(tokenizer, prompt, args, model->config().max_seq_len));

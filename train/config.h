@@ -11,6 +11,7 @@
 
 #include "core/config/schema.h"
 #include "model/model_config.h"
+#include "model/model_schema.h"
 
 namespace ember::train {
 
@@ -110,7 +111,7 @@ void describe_optim(config::Schema& schema, OptimConfig& c);
 void describe_checkpoint(config::Schema& schema, CheckpointConfig& c);
 void describe_parallel(config::Schema& schema, ParallelConfig& c);
 void describe_metrics(config::Schema& schema, MetricsConfig& c);
-void describe_model(config::Schema& schema, model::ModelConfig& c);
+using model::describe_model;  ///< model/model_schema.h
 void describe_data(config::Schema& schema, DataConfig& c);
 /// The six shared sections of RecipeCommon, in that order.
 void describe_common(config::Schema& schema, RecipeCommon& c);

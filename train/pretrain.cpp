@@ -4,8 +4,8 @@
 //
 // Distributed: every rank builds the full model from the seed and keeps its tp shard; the loader
 // gives dp rank d its part of the global batch (tp ranks of one dp group read the same data); the
-// loss is divided by the global token count. Rank 0 alone writes metrics, TensorBoard and
-// checkpoints, which hold logical (unsharded) tensors, so any layout resumes from any other.
+// loss is divided by the global token count. Rank 0 alone writes metrics and TensorBoard; every
+// rank writes its own slices of a checkpoint, and any layout resumes from any other.
 #include "train/pretrain.h"
 
 #include <filesystem>
@@ -27,6 +27,7 @@
 #include "model/flops.h"
 #include "model/loss.h"
 #include "model/transformer.h"
+#include "checkpoint/resolve.h"
 #include "train/checkpoint.h"
 #include "train/loss_eval.h"
 #include "train/metrics_log.h"
@@ -159,20 +160,20 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
 
   int64_t tokens_seen = 0;
   double flops_total = 0;
-  if (auto resume = find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
-    auto checkpoint = load_checkpoint(*resume);
-    trainer.load(checkpoint.model, checkpoint.optimizer, checkpoint.step);
-    loader.restore(checkpoint.state.at("loader"));
-    tokens_seen = checkpoint.state.value("tokens_seen", int64_t(0));
-    flops_total = checkpoint.state.value("flops_total", 0.0);
-    trainer.spike_guard().restore(checkpoint.state.value("loss_window", std::vector<double>{}));
-    if (auto it = checkpoint.optimizer.find("rng.cpu"); it != checkpoint.optimizer.end()) restore_cpu_rng_state(it->second);
-    if (checkpoint.state.contains("layout")) {
-      const auto& saved = checkpoint.state["layout"];
-      log::info("resumed from {} at step {} (saved at dp {} x tp {}, ZeRO-{})", resume->string(), checkpoint.step,
+  if (auto resume = checkpoint::find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
+    const checkpoint::CheckpointReader checkpoint(*resume);
+    trainer.load(checkpoint, checkpoint.step());
+    loader.restore(checkpoint.state().at("loader"));
+    tokens_seen = checkpoint.state().value("tokens_seen", int64_t(0));
+    flops_total = checkpoint.state().value("flops_total", 0.0);
+    trainer.spike_guard().restore(checkpoint.state().value("loss_window", std::vector<double>{}));
+    if (checkpoint.contains("rng.cpu")) restore_cpu_rng_state(checkpoint.read("rng.cpu"));
+    if (checkpoint.state().contains("layout")) {
+      const auto& saved = checkpoint.state()["layout"];
+      log::info("resumed from {} at step {} (saved at dp {} x tp {}, ZeRO-{})", resume->string(), checkpoint.step(),
                 saved.value("dp", 1), saved.value("tp", 1), saved.value("zero", 0));
     } else {
-      log::info("resumed from {} at step {}", resume->string(), checkpoint.step);
+      log::info("resumed from {} at step {}", resume->string(), checkpoint.step());
     }
   }
   if (trainer.steps_done() >= config.train.steps) {
@@ -186,16 +187,16 @@ void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml
   auto& metrics = writers.metrics;
   auto save_checkpoint = [&] {
     const int64_t step = trainer.steps_done();
-    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), step, [&](Checkpoint& checkpoint) {
+    save_sharded_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), step, [&](checkpoint::Checkpoint& checkpoint) {
       checkpoint.optimizer["rng.cpu"] = cpu_rng_state();
-      checkpoint.state = {{"loader", loader.state()},
+      checkpoint.info.state = {{"loader", loader.state()},
                           {"tokens_seen", tokens_seen},
                           {"flops_total", flops_total},
                           {"bad_steps_total", trainer.bad_steps_total()},
                           {"loss_window", trainer.spike_guard().window()},
                           {"layout", layout_json(*mesh, *parallel_layout, config.parallel.zero)}};
-      checkpoint.config_yaml = resolved_yaml;
-      checkpoint.tokenizer_json = tokenizer_json;
+      checkpoint.info.config_yaml = resolved_yaml;
+      checkpoint.info.tokenizer_json = tokenizer_json;
     });
   };
 

@@ -35,7 +35,7 @@ compare_runs() {
   "$EMBER_PYTHON" - "$@" <<'PY'
 import json, os, sys
 import numpy as np
-from safetensors.numpy import load_file
+from ember_checkpoint import load_tensors
 
 def losses(run):
     return {r["step"]: r["loss"] for r in map(json.loads, open(f"{run}/metrics.jsonl"))}
@@ -53,8 +53,8 @@ for run in runs:
     assert worst < 2e-4, f"{run}: losses differ from {reference} by {worst:.2e} relative"
     run_dir = newest(run)
     assert os.path.basename(run_dir) == os.path.basename(ref_dir), (run_dir, ref_dir)
-    for name in ("model.safetensors", "optimizer.safetensors"):
-        a, b = load_file(f"{ref_dir}/{name}"), load_file(f"{run_dir}/{name}")
+    for name in ("model", "optimizer"):
+        a, b = load_tensors(ref_dir, name), load_tensors(run_dir, name)
         keys = [k for k in a if not k.startswith("rng.")]
         assert sorted(keys) == sorted(k for k in b if not k.startswith("rng.")), f"{run}: {name} holds other tensors"
         for k in keys:

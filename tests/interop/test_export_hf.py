@@ -19,7 +19,7 @@ import torch
 from safetensors import safe_open
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from export_fixtures import (PROMPTS, build_hf_model, ember, ember_encode, fresh_scratch, import_checkpoint,
+from export_fixtures import (checkpoint_tensors, PROMPTS, build_hf_model, ember, ember_encode, fresh_scratch, import_checkpoint,
                              load_safetensors, train_tokenizer)
 
 HF_FILES = {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"}
@@ -108,7 +108,7 @@ def check_tokenizer(out, tokenizer_json):
 
 def check_round_trip(checkpoint, out, scratch, name):
     again = import_checkpoint(out, scratch / f"{name}-reimport")
-    first, second = load_safetensors(checkpoint / "model.safetensors"), load_safetensors(again / "model.safetensors")
+    first, second = checkpoint_tensors(checkpoint), checkpoint_tensors(again)
     assert first.keys() == second.keys(), sorted(first.keys() ^ second.keys())
     for key in first:
         assert first[key].dtype == torch.float32 and torch.equal(first[key], second[key]), key
@@ -141,7 +141,7 @@ def check_family(scratch, tokenizer_json, family, tied, shard_input):
     check_directory(sharded, tied, shards)
     compare_models(original, sharded, prompts[:2])
 
-    source = load_safetensors(checkpoint / "model.safetensors")
+    source = checkpoint_tensors(checkpoint)
     for dtype, torch_dtype, name_in_config in (("bf16", torch.bfloat16, "bfloat16"), ("f16", torch.float16, "float16")):
         low = scratch / f"{name}-{dtype}"
         ember("export", "--checkpoint", checkpoint, "--format", "hf", "--out", low, "--dtype", dtype)

@@ -11,7 +11,7 @@
 // KD and CE token counts are summed over dp before the step, so
 //   L = (1 - ce_weight) sum_ranks sum_kd D / N_kd + ce_weight sum_ranks sum_ce CE / N_ce
 // with global N: the dp gradient sum is the single-process gradient. Metrics are summed over dp
-// and written by rank 0 with checkpoints of logical tensors.
+// and written by rank 0; every rank writes its own slices of a checkpoint.
 #include "train/distill/distill_recipe.h"
 
 #include <chrono>
@@ -33,11 +33,13 @@
 #include "data/tasks/registry.h"
 #include "model/flops.h"
 #include "model/loss.h"
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 #include "train/checkpoint.h"
 #include "train/distill/distill_batches.h"
 #include "train/distill/teacher.h"
 #include "train/metrics_log.h"
-#include "train/model_io.h"
 #include "train/parallel_setup.h"
 #include "train/progress.h"
 #include "train/preemption.h"
@@ -112,8 +114,8 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
   std::optional<data::Tokenizer> student_tokenizer;
   std::string student_source = "the student (model section)";
   if (!d.student_init.empty()) {
-    student_source = "student checkpoint '" + resolve_checkpoint(d.student_init).string() + "'";
-    student_tokenizer = data::Tokenizer::load(checkpoint_tokenizer(resolve_checkpoint(d.student_init)).string());
+    student_source = "student checkpoint '" + checkpoint::resolve_checkpoint(d.student_init).string() + "'";
+    student_tokenizer = data::Tokenizer::load(checkpoint::checkpoint_tokenizer(checkpoint::resolve_checkpoint(d.student_init)).string());
   } else if (!config.data.tokenizer.empty()) {
     student_source = "data.tokenizer '" + config.data.tokenizer + "'";
     student_tokenizer = data::Tokenizer::load(config.data.tokenizer);
@@ -166,10 +168,9 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
   model::Transformer student(config.model, runtime.kernels);
   student->to(runtime.device);
   const bool resuming =
-      find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback").has_value();
+      checkpoint::find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback").has_value();
   if (!resuming && !d.student_init.empty()) {
-    const auto init = resolve_checkpoint(d.student_init);
-    load_parameters(*student, load_checkpoint(init).model, "checkpoint '" + init.string() + "'");
+    checkpoint::load_parameters(*student, checkpoint::CheckpointReader(checkpoint::resolve_checkpoint(d.student_init)));
   }
   const auto layout =
       std::make_shared<distributed::ParallelLayout>(distributed::parallelize(*student, *mesh, full_logits_plan()));
@@ -177,16 +178,16 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
                   TrainerParallel{mesh, layout, config.parallel.zero, config.parallel.bucket_mb,
                                   config.parallel.overlap_grad_reduce});
   RunState state;
-  if (auto resume = find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
-    auto checkpoint = load_checkpoint(*resume);
-    trainer.load(checkpoint.model, checkpoint.optimizer, checkpoint.step);
-    const auto& s = checkpoint.state;
+  if (auto resume = checkpoint::find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
+    const checkpoint::CheckpointReader checkpoint(*resume);
+    trainer.load(checkpoint, checkpoint.step());
+    const auto& s = checkpoint.state();
     if (loader) loader->restore(s.at("loader"));
     state.next_prompt_index = s.value("next_prompt_index", uint64_t(0));
     state.tokens = s.value("tokens", int64_t(0));
     state.teacher_flops = s.value("teacher_flops", 0.0);
     state.student_flops = s.value("student_flops", 0.0);
-    log::info("resumed from {} at step {}", resume->string(), checkpoint.step);
+    log::info("resumed from {} at step {}", resume->string(), checkpoint.step());
   }
   log::info("distill ({}, {}): teacher {:.3f}M parameters from {} -> student {:.3f}M parameters; vocabulary {}",
             d.mode, d.divergence, double(model::count_parameters(teacher.config())) / 1e6,
@@ -213,16 +214,16 @@ void run_distill(const DistillConfig& config, const std::string& resolved_yaml) 
   auto& metrics = writers.metrics;
   auto save_checkpoint = [&] {
     const int64_t step = trainer.steps_done();
-    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), step, [&](Checkpoint& checkpoint) {
-      checkpoint.state = {{"next_prompt_index", state.next_prompt_index},
+    save_sharded_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), step, [&](checkpoint::Checkpoint& checkpoint) {
+      checkpoint.info.state = {{"next_prompt_index", state.next_prompt_index},
                           {"tokens", state.tokens},
                           {"teacher_flops", state.teacher_flops},
                           {"student_flops", state.student_flops},
                           {"bad_steps_total", trainer.bad_steps_total()},
                           {"layout", layout_json(*mesh, *layout, config.parallel.zero)}};
-      if (loader) checkpoint.state["loader"] = loader->state();
-      checkpoint.config_yaml = resolved_yaml;
-      checkpoint.tokenizer_json = teacher.tokenizer_json();
+      if (loader) checkpoint.info.state["loader"] = loader->state();
+      checkpoint.info.config_yaml = resolved_yaml;
+      checkpoint.info.tokenizer_json = teacher.tokenizer_json();
     });
   };
 

@@ -6,8 +6,8 @@
 // (full_logits_plan), so sampling, token log-probs and entropy see the whole vocabulary and every
 // tp rank samples the same tokens. The step's rl.prompts prompts are split over dp ranks by global
 // prompt index (rollout.h); the loss normalisers are global counts (policy_update.h); metrics are
-// reduced over dp and written by rank 0 with checkpoints of logical tensors (any layout resumes any
-// other, and any pretraining checkpoint is an rl.init).
+// reduced over dp and written by rank 0; every rank writes its own slices of a checkpoint (any
+// layout resumes any other, and any pretraining checkpoint is an rl.init).
 #include "train/rl/rl_recipe.h"
 
 #include <chrono>
@@ -24,9 +24,11 @@
 #include "data/tokenizer/tokenizer.h"
 #include "model/flops.h"
 #include "model/transformer.h"
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
-#include "train/model_io.h"
 #include "train/parallel_setup.h"
 #include "train/progress.h"
 #include "train/preemption.h"
@@ -173,9 +175,9 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
   const auto& mesh = parallel.mesh;
   const bool lead = parallel.lead;  // writes the run directory, metrics and checkpoints
   const auto& task = data::tasks::find_task(rl.task);
-  const auto init_dir = resolve_checkpoint(rl.init);
-  const auto model_config = read_model_config(init_dir);
-  const auto tokenizer_path = checkpoint_tokenizer(init_dir);
+  const auto init_dir = checkpoint::resolve_checkpoint(rl.init);
+  const auto model_config = checkpoint::read_model_config(init_dir);
+  const auto tokenizer_path = checkpoint::checkpoint_tokenizer(init_dir);
   const auto tokenizer = data::Tokenizer::load(tokenizer_path.string());
   const std::string tokenizer_json = read_file(tokenizer_path);
   const std::string saved_yaml = resolved_yaml + model_section_yaml(model_config);
@@ -189,7 +191,7 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
   }
 
   // Every rank loads the logical policy, then keeps its tp shard (a resume overwrites it below).
-  auto policy = load_model(init_dir, runtime.kernels);
+  auto policy = checkpoint::load_model(init_dir, runtime.kernels);
   policy->to(runtime.device);
   const auto layout =
       std::make_shared<distributed::ParallelLayout>(distributed::parallelize(*policy, *mesh, full_logits_plan()));
@@ -197,17 +199,17 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
                   TrainerParallel{mesh, layout, config.parallel.zero, config.parallel.bucket_mb,
                                   config.parallel.overlap_grad_reduce});
   RunState state;
-  if (auto resume = find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
-    auto checkpoint = load_checkpoint(*resume);
-    state = run_state_from(checkpoint.state);
-    trainer.load(checkpoint.model, checkpoint.optimizer, checkpoint.state.at("optimizer_steps").get<int64_t>());
+  if (auto resume = checkpoint::find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
+    const checkpoint::CheckpointReader checkpoint(*resume);
+    state = run_state_from(checkpoint.state());
+    trainer.load(checkpoint, checkpoint.state().at("optimizer_steps").get<int64_t>());
     log::info("resumed from {} at step {}", resume->string(), state.step);
   } else {
     log::info("starting from {}", init_dir.string());
   }
   std::optional<model::Transformer> reference;
   if (rl.kl_coef > 0) {  // frozen, sharded like the policy
-    reference = load_model(init_dir, runtime.kernels);
+    reference = checkpoint::load_model(init_dir, runtime.kernels);
     (*reference)->to(runtime.device);
     distributed::parallelize(**reference, *mesh, full_logits_plan());
     (*reference)->eval();
@@ -254,13 +256,13 @@ void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
   auto& metrics = writers.metrics;
   auto save_checkpoint = [&] {
     // Named by RL step; the optimizer's own count is in the state.
-    save_logical_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), state.step, [&](Checkpoint& checkpoint) {
-      checkpoint.state = to_json(state);
-      checkpoint.state["optimizer_steps"] = trainer.steps_done();
-      checkpoint.state["bad_steps_total"] = trainer.bad_steps_total();
-      checkpoint.state["layout"] = layout_json(*mesh, *layout, config.parallel.zero);
-      checkpoint.config_yaml = saved_yaml;
-      checkpoint.tokenizer_json = tokenizer_json;
+    save_sharded_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), state.step, [&](checkpoint::Checkpoint& checkpoint) {
+      checkpoint.info.state = to_json(state);
+      checkpoint.info.state["optimizer_steps"] = trainer.steps_done();
+      checkpoint.info.state["bad_steps_total"] = trainer.bad_steps_total();
+      checkpoint.info.state["layout"] = layout_json(*mesh, *layout, config.parallel.zero);
+      checkpoint.info.config_yaml = saved_yaml;
+      checkpoint.info.tokenizer_json = tokenizer_json;
     });
   };
 
