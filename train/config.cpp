@@ -88,6 +88,14 @@ void describe_checkpoint(Schema& s, CheckpointConfig& c) {
   s.add("checkpoint.on_corrupt", c.on_corrupt,
         "When the newest checkpoint fails its checksums under resume=auto: use the previous one, or stop.")
       .choices({"fallback", "stop"});
+  s.add("checkpoint.allow_schedule_change", c.allow_schedule_change,
+        "Accept a resume whose learning-rate schedule differs from the checkpoint's (optim.lr, optim.schedule, "
+        "optim.warmup_steps, optim.min_lr_ratio, optim.decay_fraction, or the schedule length from "
+        "optim.schedule_steps / train.steps); false refuses it, naming each change.");
+  s.add("checkpoint.rewind", c.rewind,
+        "Allow a run to start before the newest checkpoint in run.dir (checkpoint.resume=none or an older "
+        "checkpoint): the newer checkpoints and a copy of metrics.jsonl move to run.dir/rewound/<UTC time>/; false "
+        "refuses the run.");
 }
 
 void describe_parallel(Schema& s, ParallelConfig& c) {

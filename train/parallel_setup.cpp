@@ -7,6 +7,8 @@
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/full.h>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "train/preemption.h"
@@ -60,12 +62,12 @@ int agreed_preemption_signal(distributed::Communicator& world, const c10::Device
   return int(flag.item<float>());
 }
 
-void save_on_lead(distributed::Communicator& world, const c10::Device& device, bool lead, int64_t step,
-                  const std::function<void()>& save) {
+void run_on_lead(distributed::Communicator& world, const c10::Device& device, bool lead, const std::string& what,
+                 const std::function<void()>& action) {
   std::exception_ptr failure;
   if (lead) {
     try {
-      save();
+      action();
     } catch (...) {
       failure = std::current_exception();
     }
@@ -77,14 +79,14 @@ void save_on_lead(distributed::Communicator& world, const c10::Device& device, b
   auto saved = at::full({1}, failure ? 0.0f : 1.0f, at::TensorOptions().device(device));
   world.broadcast(saved, 0);
   if (failure) std::rethrow_exception(failure);
-  if (saved.item<float>() == 0.0f) fail("rank 0 could not save the checkpoint at step {}", step);
+  if (saved.item<float>() == 0.0f) fail("rank 0 could not {}", what);
 }
 
 void save_logical_checkpoint(distributed::Communicator& world, const c10::Device& device, const Trainer& trainer,
                              CheckpointWriter* writer, int64_t step,
                              const std::function<void(Checkpoint&)>& describe) {
   auto logical = trainer.logical_state();  // a collective: every rank takes part
-  save_on_lead(world, device, writer != nullptr, step, [&] {
+  run_on_lead(world, device, writer != nullptr, fmt::format("save the checkpoint at step {}", step), [&] {
     Checkpoint checkpoint;
     checkpoint.step = step;
     checkpoint.model = std::move(logical.parameters);
