@@ -23,7 +23,10 @@ void describe_train(Schema& s, TrainConfig& c) {
         "Sequences per rank per forward pass; 0 means batch_size / dp (no accumulation).").min(0);
   s.add("train.seq_len", c.seq_len, "Tokens per training sequence.").min(1);
   s.add("train.grad_clip", c.grad_clip, "Clip the global gradient norm to this value; 0 disables clipping.").min(0);
-  s.add("train.log_interval", c.log_interval, "Log metrics every N steps (and at the first and last step).").min(1);
+  s.add("train.log_interval", c.log_interval,
+        "Log metrics every N steps (and at the first and last step and at evaluations); a line's per-step "
+        "metrics cover the steps since the previous line: loss and grad_norm are their means, lr the last "
+        "step's.").min(1);
   s.add("train.eval_interval", c.eval_interval, "Validation loss every N steps; 0 evaluates only at the end.").min(0);
   s.add("train.eval_batches", c.eval_batches, "Validation batches per evaluation.").min(1);
   s.add("train.device", c.device, "Where to train: auto picks cuda when available.").choices({"auto", "cpu", "cuda"});
