@@ -4,8 +4,9 @@
 #include "apps/command.h"
 #include "apps/output_guards.h"
 #include "apps/recipe_args.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 #include "core/stop_cleanup.h"
-#include "train/checkpoint.h"
 #include "train/distill/distill_config.h"
 #include "train/distill/distill_recipe.h"
 #include "train/distill/dump_teacher.h"
@@ -60,7 +61,7 @@ void register_distill(CLI::App& app) {
     if (resolve_recipe_config(schema, args)) return;
     if (!config.distill.student_init.empty()) {
       // The student's architecture is its checkpoint's; the saved model section records it.
-      config.model = train::read_model_config(train::resolve_checkpoint(config.distill.student_init));
+      config.model = checkpoint::read_model_config(checkpoint::resolve_checkpoint(config.distill.student_init));
     }
     train::distill::run_distill(config, schema.to_yaml());
   });

@@ -22,18 +22,22 @@ void register_export(CLI::App& app) {
   cmd->add_option("--out", out, "Output directory (hf) or .gguf file (gguf)")->required();
   cmd->add_option("--dtype", dtype, "Weight type: f32, bf16, f16 (hf); f32, f16, bf16, q8_0 (gguf); default f32");
   cmd->add_option("--max-shard-size", max_shard_bytes, "hf: largest safetensors shard in bytes")->capture_default_str();
+  static bool allow_other_tokenizer = false;
   cmd->add_option("--tokenizer", tokenizer,
-                  "tokenizer.json to use instead of the checkpoint's own (or its config's data.tokenizer)");
+                  "tokenizer.json to use instead of the checkpoint's own (or its config's data.tokenizer); one that "
+                  "differs from the checkpoint's own is refused unless --allow-other-tokenizer");
+  cmd->add_flag("--allow-other-tokenizer", allow_other_tokenizer,
+                "Export with a --tokenizer that differs from the one the checkpoint records (warns)");
   cmd->callback([] {
     remove_temporaries_on_stop({out});
     const std::string chosen = dtype.empty() ? "f32" : dtype;
     const auto tokenizer_override = tokenizer.empty() ? std::nullopt : std::optional<std::filesystem::path>(tokenizer);
     if (format == "hf") {
       exporting::HfExportOptions options{exporting::parse_hf_dtype(chosen), max_shard_bytes};
-      exporting::export_hf(exporting::open_export_source(checkpoint, tokenizer_override), out, options);
+      exporting::export_hf(exporting::open_export_source(checkpoint, tokenizer_override, allow_other_tokenizer), out, options);
     } else {
       const auto type = exporting::parse_gguf_dtype(chosen);
-      exporting::export_gguf(exporting::open_export_source(checkpoint, tokenizer_override), out, type);
+      exporting::export_gguf(exporting::open_export_source(checkpoint, tokenizer_override, allow_other_tokenizer), out, type);
     }
   });
 }

@@ -1,10 +1,13 @@
 // `ember tokenizer train|encode|decode`: train a byte-level BPE tokenizer.json from text / JSONL
-// files, and encode or decode line by line (one line of space-separated ids per text line; the
-// newline itself is not encoded). Input comes from --input or stdin; output goes to stdout.
+// files, folders or glob patterns, and encode or decode line by line (one line of space-separated
+// ids per text line; the newline itself is not encoded), or encode the whole input as one document
+// (`encode --document file`: one line of ids, newlines included). Input comes from --input or
+// stdin; output goes to stdout.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -16,6 +19,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/stop_cleanup.h"
+#include "data/input_files.h"
 #include "data/tokenizer/byte_level.h"
 #include "data/tokenizer/tokenizer.h"
 #include "data/tokenizer/trainer.h"
@@ -28,6 +32,7 @@ constexpr size_t kLinesPerBatch = 8192;
 
 struct TrainArgs {
   std::vector<std::string> inputs;
+  std::vector<std::string> excludes;
   int64_t vocab_size = 0;
   std::string out;
   std::vector<std::string> specials;
@@ -40,6 +45,7 @@ struct TrainArgs {
 struct CodecArgs {
   std::string tokenizer;
   std::string input;
+  std::string document = "line";  ///< encode: "line" or "file"
   int threads = 1;
 };
 
@@ -68,7 +74,8 @@ void for_each_line_batch(const std::string& input, OnBatch&& on_batch) {
 }
 
 void run_train(const TrainArgs& args) {
-  check_tokenizer_output(args.out, args.inputs);
+  const std::vector<std::string> files = data::expand_input_files(args.inputs, args.excludes);
+  check_tokenizer_output(args.out, files);
   remove_temporaries_on_stop({args.out});
   data::TrainOptions options;
   options.vocab_size = args.vocab_size;
@@ -80,13 +87,39 @@ void run_train(const TrainArgs& args) {
     if (std::find(options.special_tokens.begin(), options.special_tokens.end(), special) ==
         options.special_tokens.end())
       options.special_tokens.push_back(special);
-  data::Tokenizer tokenizer = data::train_tokenizer(args.inputs, options);
+  data::Tokenizer tokenizer = data::train_tokenizer(files, options);
   tokenizer.save(args.out);
   log::info("tokenizer: wrote {} (vocab size {}, sha256 {})", args.out, tokenizer.vocab_size(), tokenizer.sha256());
 }
 
+void append_ids(const std::vector<int32_t>& ids, std::string& out) {
+  for (size_t k = 0; k < ids.size(); ++k) {
+    if (k > 0) out += ' ';
+    fmt::format_to(std::back_inserter(out), "{}", ids[k]);
+  }
+  out += '\n';
+}
+
+// The whole of --input (or stdin) as one document: one line of ids.
+void encode_whole_input(const data::Tokenizer& tokenizer, const CodecArgs& args) {
+  std::ifstream file;
+  if (!args.input.empty()) {
+    file.open(args.input, std::ios::binary);
+    if (!file) fail("cannot open input '{}'", args.input);
+  }
+  std::istream& in = args.input.empty() ? std::cin : file;
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  if (auto bad = data::find_invalid_utf8(text))
+    fail("{}: invalid UTF-8 at byte {}", args.input.empty() ? "<stdin>" : args.input, *bad);
+  std::string out;
+  append_ids(tokenizer.encode(text), out);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+}
+
 void run_encode(const CodecArgs& args) {
   data::Tokenizer tokenizer = data::Tokenizer::load(args.tokenizer);
+  if (args.document == "file") return encode_whole_input(tokenizer, args);
   std::string out;
   for_each_line_batch(args.input, [&](const std::vector<std::string>& lines, size_t first_line) {
     for (size_t i = 0; i < lines.size(); ++i)
@@ -94,13 +127,7 @@ void run_encode(const CodecArgs& args) {
         fail("{}:{}: invalid UTF-8 at byte {}", args.input.empty() ? "<stdin>" : args.input, first_line + i, *bad);
     std::vector<std::vector<int32_t>> ids = tokenizer.encode_batch(lines, args.threads);
     out.clear();
-    for (const auto& line_ids : ids) {
-      for (size_t k = 0; k < line_ids.size(); ++k) {
-        if (k > 0) out += ' ';
-        fmt::format_to(std::back_inserter(out), "{}", line_ids[k]);
-      }
-      out += '\n';
-    }
+    for (const auto& line_ids : ids) append_ids(line_ids, out);
     std::fwrite(out.data(), 1, out.size(), stdout);
   });
   std::fflush(stdout);
@@ -142,9 +169,12 @@ void register_tokenizer(CLI::App& app) {
 
   static TrainArgs train;
   auto* train_cmd = cmd->add_subcommand("train", "Train a tokenizer.json from text / JSONL files");
-  train_cmd->add_option("--input", train.inputs, "Training files (.jsonl: one JSON object per line)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  train_cmd->add_option("--input", train.inputs,
+                        "Training files, directories (recursive; names starting with '.' skipped) or glob patterns "
+                        "(.jsonl: one JSON object per line)")
+      ->required();
+  train_cmd->add_option("--exclude", train.excludes,
+                        "Skip files matching a pattern (as `data prepare --exclude`: the file name, or with '/' the path)");
   train_cmd->add_option("--vocab-size", train.vocab_size, "Vocabulary size (special + 256 byte + merged tokens)")
       ->required();
   train_cmd
@@ -169,9 +199,15 @@ void register_tokenizer(CLI::App& app) {
   train_cmd->callback([] { run_train(train); });
 
   static CodecArgs encode;
-  auto* encode_cmd = cmd->add_subcommand("encode", "Encode each input line to a line of space-separated ids");
+  auto* encode_cmd = cmd->add_subcommand(
+      "encode", "Encode each input line (or, with --document file, the whole input) to a line of space-separated ids");
   encode_cmd->add_option("--tokenizer", encode.tokenizer, "tokenizer.json")->required()->check(CLI::ExistingFile);
   encode_cmd->add_option("--input", encode.input, "Text file (default: stdin)")->check(CLI::ExistingFile);
+  encode_cmd->add_option("--document", encode.document,
+                         "line: every line is encoded on its own (newlines not encoded); file: the whole input is one "
+                         "document, newlines included, as `data prepare --document file` encodes it")
+      ->check(CLI::IsMember({"line", "file"}))
+      ->capture_default_str();
   encode_cmd->add_option("--threads", encode.threads, "Encoding threads (0: all cores)")
       ->check(thread_count(0))
       ->capture_default_str();

@@ -1,74 +1,56 @@
-// DocumentReader: plain-text blocks and JSONL records as documents (see document_reader.h).
+// Document units, their defaults by extension, and the reader for a file (see document_reader.h).
 #include "data/document_reader.h"
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
-#include <nlohmann/json.hpp>
-
 #include "core/error.h"
+#include "data/compressed_reader.h"
+#include "data/jsonl_documents.h"
+#include "data/parquet_reader.h"
+#include "data/text_documents.h"
 
 namespace ember::data {
 namespace {
 
-bool is_blank(const std::string& line) { return line.find_first_not_of(" \t\r\n\f\v") == std::string::npos; }
+std::string content_extension(const std::string& path) {
+  return std::filesystem::path(strip_compression_suffix(path)).extension().string();
+}
 
 }  // namespace
 
-DocumentReader::DocumentReader(std::string path, std::string jsonl_field)
-    : path_(std::move(path)), field_(std::move(jsonl_field)) {
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(path_, error)) fail("input file not found: '{}'", path_);
-  jsonl_ = std::filesystem::path(path_).extension() == ".jsonl";
-  in_.open(path_, std::ios::binary);
-  if (!in_) fail("cannot open input '{}': {}", path_, std::strerror(errno));
-}
-
-std::optional<std::string> DocumentReader::next() {
-  std::optional<std::string> document = jsonl_ ? next_jsonl_record() : next_text_block();
-  if (in_.bad()) fail("read error in '{}' near line {}", path_, line_number_);
-  return document;
-}
-
-std::optional<std::string> DocumentReader::next_text_block() {
-  std::string document;
-  while (std::getline(in_, line_)) {
-    ++line_number_;
-    if (is_blank(line_)) {
-      if (!document.empty()) return document;
-      continue;
-    }
-    if (document.empty()) {
-      document_line_ = line_number_;
-    } else {
-      document += '\n';
-    }
-    document += line_;
+const char* document_unit_name(DocumentUnit unit) {
+  switch (unit) {
+    case DocumentUnit::kFile: return "file";
+    case DocumentUnit::kBlankLine: return "blank-line";
+    case DocumentUnit::kLine: return "line";
+    case DocumentUnit::kJsonlField: return "jsonl-field";
+    case DocumentUnit::kAuto: break;
   }
-  if (document.empty()) return std::nullopt;
-  return document;
+  return "auto";
 }
 
-std::optional<std::string> DocumentReader::next_jsonl_record() {
-  while (std::getline(in_, line_)) {
-    ++line_number_;
-    if (is_blank(line_)) continue;
-    nlohmann::json record;
-    try {
-      record = nlohmann::json::parse(line_);
-    } catch (const nlohmann::json::exception& error) {
-      fail("{}:{}: not a JSON object: {}", path_, line_number_, error.what());
-    }
-    if (!record.is_object() || !record.contains(field_) || !record[field_].is_string()) {
-      fail("{}:{}: no string field '{}'", path_, line_number_, field_);
-    }
-    auto text = record[field_].get<std::string>();
-    if (text.empty()) continue;
-    document_line_ = line_number_;
-    return text;
+DocumentUnit parse_document_unit(const std::string& name) {
+  for (auto unit : {DocumentUnit::kAuto, DocumentUnit::kFile, DocumentUnit::kBlankLine, DocumentUnit::kLine,
+                    DocumentUnit::kJsonlField}) {
+    if (name == document_unit_name(unit)) return unit;
   }
-  return std::nullopt;
+  fail_usage("unknown document unit '{}' (auto, file, blank-line, line or jsonl-field)", name);
+}
+
+DocumentUnit resolve_document_unit(const std::string& path, DocumentUnit requested) {
+  auto extension = content_extension(path);
+  if (extension == ".jsonl" || extension == ".ndjson") return DocumentUnit::kJsonlField;
+  return requested == DocumentUnit::kAuto ? DocumentUnit::kFile : requested;
+}
+
+bool is_parquet_path(const std::string& path) { return std::filesystem::path(path).extension() == ".parquet"; }
+
+std::unique_ptr<DocumentReader> open_document_reader(const std::string& path, DocumentUnit unit,
+                                                     const std::string& field) {
+  if (is_parquet_path(path)) return std::make_unique<ParquetDocuments>(path, field);
+  unit = resolve_document_unit(path, unit);
+  if (unit == DocumentUnit::kJsonlField) return std::make_unique<JsonlDocuments>(path, field);
+  return std::make_unique<TextDocuments>(path, unit);
 }
 
 }  // namespace ember::data

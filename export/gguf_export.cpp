@@ -192,7 +192,7 @@ void export_gguf(const ExportSource& source, const fs::path& out, GgmlType type)
                                                                             : 0;
     writer.add_tensor(gguf_name(parameter), parameter.shape, tensor_type,
                       [&source, &parameter, tensor_type, permute_heads] {
-                        std::span<const float> values = source.values(parameter);
+                        const std::vector<float> values = source.values(parameter);
                         if (permute_heads == 0) return encode(values, tensor_type);
                         const auto permuted =
                             permute_rope_rows(values, parameter.shape[0], parameter.shape[1], permute_heads);

@@ -140,7 +140,7 @@ std::string hf_model_type(HfArchitecture architecture) {
   return "llama";
 }
 
-json hf_config_json(const model::ModelConfig& config, const SpecialTokens& special, const std::string& torch_dtype) {
+json hf_config_json(const model::ModelConfig& config, const SpecialTokens& special, const std::string& dtype) {
   const HfArchitecture architecture = hf_architecture_of(config);
   json out = {
       {"architectures", {hf_class_name(architecture)}},
@@ -160,7 +160,7 @@ json hf_config_json(const model::ModelConfig& config, const SpecialTokens& speci
       {"rope_scaling", nullptr},
       {"attention_dropout", 0.0},
       {"tie_word_embeddings", config.tie_embeddings},
-      {"torch_dtype", torch_dtype},
+      {"dtype", dtype},
       {"use_cache", true},
       {"bos_token_id", special.bos ? json(*special.bos) : json(nullptr)},
       {"eos_token_id", special.eos_json()},

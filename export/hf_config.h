@@ -7,7 +7,8 @@
 //
 // (Llama's and Qwen3's attention_bias would also put a bias on o_proj, which Ember does not
 // have, so attn_bias exports as Qwen2; qk_norm together with attn_bias has no HF equivalent.)
-// Export writes every field explicitly (head_dim as an integer, legacy rope_theta, torch_dtype).
+// Export writes every field explicitly (head_dim as an integer, legacy rope_theta, dtype: transformers 5's
+// name for the deprecated torch_dtype).
 // Import accepts exactly what the Transformer computes and fails naming any field that would
 // change the maths: rope_scaling, sliding windows, MoE, other activations, o_proj / MLP biases.
 #pragma once
@@ -32,9 +33,9 @@ HfArchitecture hf_architecture_of(const model::ModelConfig& config);
 std::string hf_class_name(HfArchitecture architecture);
 std::string hf_model_type(HfArchitecture architecture);
 
-/// config.json for `config`; `torch_dtype` is "float32", "bfloat16" or "float16".
+/// config.json for `config`; `dtype` is "float32", "bfloat16" or "float16".
 nlohmann::json hf_config_json(const model::ModelConfig& config, const SpecialTokens& special,
-                              const std::string& torch_dtype);
+                              const std::string& dtype);
 
 struct ImportedHfConfig {
   HfArchitecture architecture = HfArchitecture::kLlama;

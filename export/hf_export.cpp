@@ -1,6 +1,10 @@
 // Hugging Face directory export (see hf_export.h).
 #include "export/hf_export.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -49,23 +53,38 @@ std::vector<std::vector<const ParameterSpec*>> plan_shards(const std::vector<Par
   return shards;
 }
 
+/// Streams one safetensors shard: the header first (every size follows from the layout), then each
+/// tensor read from the checkpoint, converted and written in turn, so memory holds one tensor.
 void write_shard(const ExportSource& source, const std::vector<const ParameterSpec*>& shard, HfDtype dtype,
                  const fs::path& path) {
   const DtypeInfo info = info_of(dtype);
-  std::vector<std::vector<std::byte>> converted;  // must outlive writer.write()
-  converted.reserve(shard.size());
-  SafetensorsWriter writer;
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  header["__metadata__"] = {{"format", "pt"}};
+  int64_t offset = 0;
   for (const ParameterSpec* parameter : shard) {
-    std::span<const float> values = source.values(*parameter);
-    std::span<const std::byte> bytes = std::as_bytes(values);
-    if (dtype != HfDtype::kF32) {
-      converted.push_back(dtype == HfDtype::kBF16 ? to_bf16_bytes(values) : to_f16_bytes(values));
-      bytes = converted.back();
-    }
-    writer.add(parameter->name, info.safetensors, parameter->shape, bytes);
+    const int64_t bytes = parameter->numel() * info.bytes;
+    header[parameter->name] = {{"dtype", info.safetensors}, {"shape", parameter->shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
   }
-  writer.set_metadata({{"format", "pt"}});
-  writer.write(path);
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  const uint64_t header_size = text.size();  // u64 little-endian, as the hosts Ember builds for
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(&header_size), sizeof header_size);
+  out.write(text.data(), std::streamsize(text.size()));
+  for (const ParameterSpec* parameter : shard) {
+    const std::vector<float> values = source.values(*parameter);
+    if (dtype == HfDtype::kF32) {
+      out.write(reinterpret_cast<const char*>(values.data()), std::streamsize(values.size() * sizeof(float)));
+    } else {
+      const auto converted = dtype == HfDtype::kBF16 ? to_bf16_bytes(values) : to_f16_bytes(values);
+      out.write(reinterpret_cast<const char*>(converted.data()), std::streamsize(converted.size()));
+    }
+    if (!out) break;
+  }
+  out.close();
+  if (!out) fail("cannot write '{}': {}", path.string(), std::strerror(errno));
+  fsync_path(path);
 }
 
 std::string pretty(const nlohmann::json& value) { return value.dump(2) + "\n"; }

@@ -19,8 +19,7 @@
 #include "export/parameter_layout.h"
 #include "export/special_tokens.h"
 #include "export/staged_output.h"
-#include "train/checkpoint.h"
-#include "train/config.h"
+#include "checkpoint/writer.h"
 
 namespace fs = std::filesystem;
 
@@ -156,7 +155,7 @@ SpecialTokens special_tokens_of(const fs::path& hf_dir, const ImportedHfConfig& 
 
 }  // namespace
 
-fs::path import_hf(const fs::path& hf_dir, const fs::path& out) {
+fs::path import_hf(const fs::path& hf_dir, const fs::path& out, const RunConfigRenderer& render_config) {
   std::error_code ec;
   if (!fs::is_directory(hf_dir, ec)) fail_usage("--hf '{}' is not a directory", hf_dir.string());
   const fs::path config_path = hf_dir / "config.json";
@@ -180,25 +179,19 @@ fs::path import_hf(const fs::path& hf_dir, const fs::path& out) {
   const fs::path final_tokenizer = final_dir / "tokenizer.json";
   tokenizer.save((staged.path() / "tokenizer.json").string());
 
-  train::PretrainConfig run;
-  run.run.dir = final_dir.string();
-  run.model = model;
-  run.data.tokenizer = final_tokenizer.string();
-  config::Schema schema;
-  train::describe_pretrain(schema, run);
-  const std::string yaml = schema.to_yaml();
+  const std::string yaml = render_config(model, final_dir, final_tokenizer);
   write_file_atomic(staged.path() / "config.yaml", yaml);
 
-  train::Checkpoint checkpoint;
-  checkpoint.step = 0;
-  checkpoint.model = std::move(weights);
-  checkpoint.config_yaml = yaml;
-  checkpoint.tokenizer_json = tokenizer.to_json();
+  checkpoint::Checkpoint imported_checkpoint;
+  imported_checkpoint.step = 0;
+  imported_checkpoint.model = std::move(weights);
+  imported_checkpoint.info.config_yaml = yaml;
+  imported_checkpoint.info.tokenizer_json = tokenizer.to_json();
   json record = special_tokens_to_json(special);
   record["source"] = fs::absolute(hf_dir).lexically_normal().string();
   record["architecture"] = hf_class_name(imported.architecture);
-  checkpoint.state = {{"import", record}};
-  const fs::path staged_checkpoint = train::CheckpointWriter(staged.path(), 1).save(checkpoint);
+  imported_checkpoint.info.state = {{"import", record}};
+  const fs::path staged_checkpoint = checkpoint::CheckpointWriter(staged.path(), 1).save(imported_checkpoint);
   const fs::path checkpoint_dir = final_dir / fs::relative(staged_checkpoint, staged.path());
   staged.commit();
   log::info("imported {} ({}) into {}", hf_dir.string(), hf_class_name(imported.architecture), checkpoint_dir.string());

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything Ember needs on a fresh Debian machine: system packages (compilers' libraries,
-# MPI, HDF5, Eigen, yaml-cpp, CLI11, spdlog/fmt, nlohmann-json, PCRE2, GoogleTest, ccache) and a
-# Python virtual environment outside the checkout with torch==2.11.0 (whose LibTorch we link) and
-# the interop packages the tests use. Idempotent: a second run checks and returns in seconds.
+# MPI, HDF5, Eigen, yaml-cpp, CLI11, spdlog/fmt, nlohmann-json, PCRE2, zlib, zstd, GoogleTest,
+# ccache) and a Python virtual environment outside the checkout with torch==2.11.0 (whose LibTorch
+# we link), pyarrow (whose Arrow C++ reads Parquet) and the interop packages the tests use.
+# Idempotent: a second run checks and returns in seconds.
 #
 #   scripts/setup.sh            install what is missing
 #   EMBER_VENV=/path scripts/setup.sh   use another venv location
@@ -15,12 +16,12 @@ APT_PACKAGES=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev
   libeigen3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libpcre2-dev libicu-dev libgtest-dev libgmock-dev
+  nlohmann-json3-dev libpcre2-dev libicu-dev zlib1g-dev libzstd-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
 )
 PY_PACKAGES=(
   "torch==${TORCH_VERSION}" numpy safetensors transformers tokenizers gguf h5py tensorboard
-  matplotlib pyyaml
+  matplotlib pyyaml pyarrow
 )
 
 step() { echo "[setup] $*"; }
@@ -57,7 +58,7 @@ py_ok() {
 import sys, importlib
 import torch
 assert torch.__version__.split("+")[0] == sys.argv[1], torch.__version__
-for m in ["numpy", "safetensors", "transformers", "tokenizers", "gguf", "h5py", "tensorboard", "matplotlib", "yaml"]:
+for m in ["numpy", "safetensors", "transformers", "tokenizers", "gguf", "h5py", "tensorboard", "matplotlib", "yaml", "pyarrow"]:
     importlib.import_module(m)
 PY
 }

@@ -86,18 +86,17 @@ std::map<std::string, at::Tensor> AdamW::state() const {
   return state;
 }
 
-void AdamW::load_state(const std::map<std::string, at::Tensor>& state, int64_t steps_taken) {
+void AdamW::load_state(const std::function<at::Tensor(const std::string& key)>& read, int64_t steps_taken) {
   c10::NoGradGuard no_grad;
   for (size_t i = 0; i < parameters_.size(); ++i) {
     for (auto [suffix, target] : {std::pair{".exp_avg", &exp_avg_[i]}, std::pair{".exp_avg_sq", &exp_avg_sq_[i]}}) {
       auto key = parameters_[i].name + suffix;
-      auto it = state.find(key);
-      if (it == state.end()) fail("optimizer state '{}' is missing from the checkpoint", key);
-      if (it->second.sizes() != target->sizes()) {
+      const at::Tensor value = read(key);
+      if (value.sizes() != target->sizes()) {
         fail("optimizer state '{}' has shape {} in the checkpoint but the model needs {}", key,
-             fmt::join(it->second.sizes(), "x"), fmt::join(target->sizes(), "x"));
+             fmt::join(value.sizes(), "x"), fmt::join(target->sizes(), "x"));
       }
-      target->copy_(it->second);
+      target->copy_(value);
     }
   }
   steps_taken_ = steps_taken;

@@ -7,6 +7,7 @@
 // The state (m, v, step) is exposed by parameter name for checkpoints.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -45,8 +46,10 @@ class AdamW {
 
   /// State tensors by name: "<param>.exp_avg", "<param>.exp_avg_sq" (fp32, the parameter's shape).
   std::map<std::string, at::Tensor> state() const;
-  /// Restores state() output and the step count; throws ember::Error on a missing or misshapen entry.
-  void load_state(const std::map<std::string, at::Tensor>& state, int64_t steps_taken);
+  /// Restores every state tensor from `read(key)`, one at a time (a checkpoint reads only that
+  /// tensor), and the step count; throws ember::Error on a misshapen entry (`read` throws for a
+  /// missing one).
+  void load_state(const std::function<at::Tensor(const std::string& key)>& read, int64_t steps_taken);
 
   const std::vector<NamedParameter>& parameters() const { return parameters_; }
 

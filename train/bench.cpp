@@ -17,8 +17,8 @@
 #include "model/generate.h"
 #include "model/loss.h"
 #include "model/transformer.h"
-#include "train/checkpoint.h"
-#include "train/model_io.h"
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
 #include "train/peak_flops.h"
 #include "train/runtime.h"
 #include "train/trainer.h"
@@ -119,7 +119,7 @@ BenchResult run_train_benchmark(const PretrainConfig& config, const BenchConfig&
 
 std::string run_generate_benchmark(const GenerateBenchOptions& options) {
   at::set_num_threads(options.threads);
-  auto model = load_model(resolve_checkpoint(options.checkpoint), model::kernels::KernelPolicy());
+  auto model = checkpoint::load_model(checkpoint::resolve_checkpoint(options.checkpoint), model::kernels::KernelPolicy());
   model->eval();
   at::manual_seed(options.seed);
   const int64_t vocab = model->config().vocab_size;

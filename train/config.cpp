@@ -27,8 +27,9 @@ void describe_train(Schema& s, TrainConfig& c) {
         "Log metrics every N steps (and at the first and last step and at evaluations); a line's per-step "
         "metrics cover the steps since the previous line: loss and grad_norm are their means, lr the last "
         "step's.").min(1);
-  s.add("train.eval_interval", c.eval_interval, "Validation loss every N steps; 0 evaluates only at the end.").min(0);
-  s.add("train.eval_batches", c.eval_batches, "Validation batches per evaluation.").min(1);
+  s.add("train.eval_interval", c.eval_interval,
+        "Validation loss every N steps (on data.val, else the held-out data.val_fraction); 0 evaluates only at "
+        "the end.").min(0);
   s.add("train.device", c.device, "Where to train: auto picks cuda when available.").choices({"auto", "cpu", "cuda"});
   s.add("train.dtype", c.dtype, "Compute precision: auto is bf16 autocast on CUDA and fp32 on CPU.")
       .choices({"auto", "fp32", "bf16"});
@@ -121,44 +122,25 @@ void describe_metrics(Schema& s, MetricsConfig& c) {
   s.add("metrics.tensorboard", c.tensorboard, "Also write TensorBoard event files in run.dir.");
 }
 
-void describe_model(Schema& s, model::ModelConfig& c) {
-  s.section("model", "Decoder architecture (Llama / Qwen2 / Qwen3 family). Presets live in `configs/model/`.");
-  s.add("model.vocab_size", c.vocab_size, "Embedding rows; at least the tokenizer's vocabulary.").min(1);
-  s.add("model.d_model", c.d_model, "Residual stream width.").min(1);
-  s.add("model.n_layers", c.n_layers, "Decoder blocks.").min(1);
-  s.add("model.n_heads", c.n_heads, "Query heads.").min(1);
-  s.add("model.n_kv_heads", c.n_kv_heads, "Key/value heads; fewer than n_heads is grouped-query attention.").min(1);
-  s.add("model.head_dim", c.head_dim, "Per-head width; 0 means d_model / n_heads.").min(0);
-  s.add("model.ffn_hidden", c.ffn_hidden, "SwiGLU hidden width.").min(1);
-  s.add("model.max_seq_len", c.max_seq_len, "Longest sequence the model handles (RoPE tables, KV cache).").min(1);
-  s.add("model.rope_theta", c.rope_theta, "RoPE base frequency.").min(1);
-  s.add("model.norm_eps", c.norm_eps, "RMSNorm epsilon.").min(0);
-  s.add("model.qk_norm", c.qk_norm, "RMSNorm on queries and keys per head (Qwen3).");
-  s.add("model.attn_bias", c.attn_bias, "Bias on the q, k, v projections (Qwen2).");
-  s.add("model.tie_embeddings", c.tie_embeddings, "The LM head shares the embedding matrix.");
-  s.add("model.init_std", c.init_std, "Std of the normal init; output projections use std / sqrt(2 n_layers).").min(0);
-  s.add_check([&c]() -> std::optional<std::string> {
-    if (c.n_heads % c.n_kv_heads != 0) {
-      return fmt::format("model.n_heads ({}) must be a multiple of model.n_kv_heads ({})", c.n_heads, c.n_kv_heads);
-    }
-    if (c.head_dim == 0 && c.d_model % c.n_heads != 0) {
-      return fmt::format("model.d_model ({}) must be divisible by model.n_heads ({}) when model.head_dim is 0",
-                         c.d_model, c.n_heads);
-    }
-    if (c.resolved_head_dim() % 2 != 0) {
-      return fmt::format("the head dimension ({}) must be even for RoPE", c.resolved_head_dim());
-    }
-    return std::nullopt;
-  });
-}
-
 void describe_data(Schema& s, DataConfig& c) {
   s.section("data", "Training data: HDF5 token stores written by `ember data prepare`.");
   s.add("data.tokenizer", c.tokenizer, "tokenizer.json the stores were made with (checked by hash).");
   s.add("data.train", c.train, "HDF5 token stores to train on (a weighted mixture).");
   s.add("data.weights", c.weights, "Mixture weight per store in data.train; empty means proportional to size.");
-  s.add("data.val_fraction", c.val_fraction, "Fraction of documents held out for validation (by hash).")
+  s.add("data.val_fraction", c.val_fraction,
+        "Fraction of the data.train documents held out (never trained on) when data.val is empty: a document is "
+        "held out when the hash of its token ids (FNV-1a, splitmix64 finaliser) / 2^64 < val_fraction, so the "
+        "split does not depend on the seed, weights or layout. 0 with no data.val: no validation.")
       .min(0).max(0.5);
+  s.add("data.val", c.val,
+        "HDF5 token stores to validate on, each packed like the training data; when given, data.val_fraction "
+        "holds nothing out.");
+  s.add("data.val_weights", c.val_weights,
+        "Weight per store in data.val: the validation loss is sum(w L_store) / sum(w) and the data.val_tokens "
+        "budget is split in these proportions; empty means the mean over all evaluated tokens.");
+  s.add("data.val_tokens", c.val_tokens,
+        "Target tokens per evaluation, split over the validation stores (each store's first rows, the same at "
+        "every evaluation); 0 evaluates them whole.").min(0);
   s.add("data.mask_documents", c.mask_documents, "Mask attention across document boundaries in packed sequences.");
   s.add("data.prefetch", c.prefetch, "Batches prepared ahead by the background loader thread.").min(1);
   s.add_check([&c]() -> std::optional<std::string> {
@@ -168,6 +150,15 @@ void describe_data(Schema& s, DataConfig& c) {
     for (double w : c.weights) {
       if (!(w >= 0)) return std::string("data.weights must be non-negative");
     }
+    if (!c.val_weights.empty() && c.val_weights.size() != c.val.size()) {
+      return fmt::format("data.val_weights has {} entries but data.val has {}", c.val_weights.size(), c.val.size());
+    }
+    double val_weight_sum = 0;
+    for (double w : c.val_weights) {
+      if (!(w >= 0)) return std::string("data.val_weights must be non-negative");
+      val_weight_sum += w;
+    }
+    if (!c.val_weights.empty() && val_weight_sum <= 0) return std::string("data.val_weights sum to zero");
     return std::nullopt;
   });
 }

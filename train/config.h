@@ -11,6 +11,7 @@
 
 #include "core/config/schema.h"
 #include "model/model_config.h"
+#include "model/model_schema.h"
 
 namespace ember::train {
 
@@ -27,7 +28,6 @@ struct TrainConfig {
   double grad_clip = 1.0;
   int64_t log_interval = 10;
   int64_t eval_interval = 0;
-  int64_t eval_batches = 4;
   std::string device = "auto";
   std::string dtype = "auto";
   int64_t threads = 0;
@@ -83,6 +83,9 @@ struct DataConfig {
   std::vector<std::string> train;
   std::vector<double> weights;
   double val_fraction = 0.01;
+  std::vector<std::string> val;
+  std::vector<double> val_weights;
+  int64_t val_tokens = 0;
   bool mask_documents = true;
   int64_t prefetch = 4;
 };
@@ -110,7 +113,7 @@ void describe_optim(config::Schema& schema, OptimConfig& c);
 void describe_checkpoint(config::Schema& schema, CheckpointConfig& c);
 void describe_parallel(config::Schema& schema, ParallelConfig& c);
 void describe_metrics(config::Schema& schema, MetricsConfig& c);
-void describe_model(config::Schema& schema, model::ModelConfig& c);
+using model::describe_model;  ///< model/model_schema.h
 void describe_data(config::Schema& schema, DataConfig& c);
 /// The six shared sections of RecipeCommon, in that order.
 void describe_common(config::Schema& schema, RecipeCommon& c);

@@ -33,10 +33,10 @@ ParallelRun setup_parallel_run(const TrainConfig& train, const ParallelConfig& p
 RunWriters open_run_writers(bool lead, const std::filesystem::path& run_dir, const MetricsConfig& metrics,
                             const CheckpointConfig& checkpoint, int64_t first_step) {
   RunWriters writers;
+  writers.checkpoints.emplace(run_dir, checkpoint.keep);
   if (!lead) return writers;
   writers.metrics.emplace(run_dir, metrics.tensorboard);
   writers.metrics->truncate_from(first_step);
-  writers.checkpoints.emplace(run_dir, checkpoint.keep);
   return writers;
 }
 
@@ -80,20 +80,6 @@ void run_on_lead(distributed::Communicator& world, const c10::Device& device, bo
   world.broadcast(saved, 0);
   if (failure) std::rethrow_exception(failure);
   if (saved.item<float>() == 0.0f) fail("rank 0 could not {}", what);
-}
-
-void save_logical_checkpoint(distributed::Communicator& world, const c10::Device& device, const Trainer& trainer,
-                             CheckpointWriter* writer, int64_t step,
-                             const std::function<void(Checkpoint&)>& describe) {
-  auto logical = trainer.logical_state();  // a collective: every rank takes part
-  run_on_lead(world, device, writer != nullptr, fmt::format("save the checkpoint at step {}", step), [&] {
-    Checkpoint checkpoint;
-    checkpoint.step = step;
-    checkpoint.model = std::move(logical.parameters);
-    checkpoint.optimizer = std::move(logical.optimizer);
-    describe(checkpoint);
-    log::info("checkpoint: {}", writer->save(checkpoint).string());
-  });
 }
 
 std::vector<double> all_reduce_values(distributed::Communicator& group, std::vector<double> values,

@@ -1,12 +1,12 @@
 // What every recipe does to run on one process or on a dp x tp mesh of ranks (pretrain, rl,
 // distill): read the launch environment, pick the device and threads of this rank, start the mesh;
-// record the layout in checkpoint manifests and write logical checkpoints; agree across ranks
+// record the layout in checkpoint manifests; agree across ranks
 // (preemption, whether rank 0 saved a checkpoint); reduce host-side counters; split a list of
 // items over dp ranks.
 //
 // Conventions the recipes share:
-//   * rank 0 of the world (the lead) alone writes the run directory, metrics and checkpoints;
-//     every rank takes part in the collectives that gather the logical tensors it writes;
+//   * rank 0 of the world (the lead) alone writes the run directory, metrics and checkpoint
+//     manifests; every rank writes its own slices of a checkpoint (train/checkpoint.h);
 //   * counters that normalise a loss (tokens, sequences) are summed over dp BEFORE the step, so
 //     every rank divides by the same global count: L = sum_ranks sum_items l / N_global, and the
 //     dp gradient sum is the gradient of the one global batch, whatever the layout;
@@ -30,7 +30,7 @@
 #include "distributed/launch_env.h"
 #include "distributed/mesh.h"
 #include "distributed/parallelize.h"
-#include "train/checkpoint.h"
+#include "checkpoint/writer.h"
 #include "train/config.h"
 #include "train/metrics_log.h"
 #include "train/runtime.h"
@@ -48,17 +48,16 @@ struct ParallelRun {
 /// Launch environment, runtime and mesh (parallel.dp x parallel.tp; one process: no-op groups).
 ParallelRun setup_parallel_run(const TrainConfig& train, const ParallelConfig& parallel);
 
-/// What the lead rank writes into the run directory: the metrics log (JSONL + TensorBoard) and the
-/// checkpoints. Other ranks hold neither.
+/// What the ranks write into the run directory: the metrics log (JSONL + TensorBoard), on the lead
+/// only, and the checkpoints, every rank its own slices (save_sharded_checkpoint).
 struct RunWriters {
   std::optional<MetricsLog> metrics;
-  std::optional<CheckpointWriter> checkpoints;
-  /// The checkpoint writer on the lead, null elsewhere (what save_logical_checkpoint takes).
-  CheckpointWriter* checkpoint_writer() { return checkpoints ? &*checkpoints : nullptr; }
+  std::optional<checkpoint::CheckpointWriter> checkpoints;
+  const checkpoint::CheckpointWriter& checkpoint_writer() const { return *checkpoints; }
 };
 
-/// Opens the lead's writers in `run_dir`. The metrics log drops its lines of steps >= first_step:
-/// a resumed run logs those steps again.
+/// Opens the writers in `run_dir` (the metrics log on the lead only). The metrics log drops its
+/// lines of steps >= first_step: a resumed run logs those steps again.
 RunWriters open_run_writers(bool lead, const std::filesystem::path& run_dir, const MetricsConfig& metrics,
                             const CheckpointConfig& checkpoint, int64_t first_step);
 
@@ -80,13 +79,6 @@ int agreed_preemption_signal(distributed::Communicator& world, const c10::Device
 /// the lead's error there, and elsewhere fails with "rank 0 could not <what>".
 void run_on_lead(distributed::Communicator& world, const c10::Device& device, bool lead, const std::string& what,
                  const std::function<void()>& action);
-
-/// A recipe's checkpoint at `step`: every rank gathers the trainer's logical (unsharded) parameters
-/// and optimizer state (a collective); the lead, which alone holds `writer`, fills in the recipe's
-/// part (`describe`: state, config, tokenizer) and writes it through run_on_lead.
-void save_logical_checkpoint(distributed::Communicator& world, const c10::Device& device, const Trainer& trainer,
-                             CheckpointWriter* writer, int64_t step,
-                             const std::function<void(Checkpoint&)>& describe);
 
 /// `values` reduced over `group` (sum or max), through a tensor on `device` (NCCL needs CUDA);
 /// the values themselves for a group of one rank.

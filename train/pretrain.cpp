@@ -10,7 +10,6 @@
 #include <memory>
 
 #include <ATen/ops/from_blob.h>
-#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -21,6 +20,7 @@
 #include "distributed/mesh.h"
 #include "model/flops.h"
 #include "model/loss.h"
+#include "train/loss_eval.h"
 #include "train/run_loop.h"
 #include "train/runtime.h"
 
@@ -62,27 +62,6 @@ BatchLayout batch_layout(const TrainConfig& train, int64_t dp) {
   return layout;
 }
 
-/// Mean validation loss over every dp rank's eval_batches micro batches.
-double validation_loss(model::Transformer& model, data::Loader& loader, const TrainConfig& train,
-                       const Runtime& runtime, bool mask_documents, const distributed::ParallelLayout& layout,
-                       distributed::Communicator& dp) {
-  c10::NoGradGuard no_grad;
-  AutocastScope autocast(runtime.bf16_autocast);
-  model->eval();
-  loader.reset_val();
-  double loss_sum = 0;
-  int64_t tokens = 0;
-  for (int64_t i = 0; i < train.eval_batches; ++i) {
-    auto batch = to_tensors(loader.next_val(), runtime.device, mask_documents);
-    auto logits = model->forward(batch.inputs, batch.doc_ids);
-    loss_sum += layout.cross_entropy_sum(logits, batch.targets).item<double>();
-    tokens += batch.targets.numel();
-  }
-  model->train();
-  const auto totals = all_reduce_values(dp, {loss_sum, double(tokens)}, distributed::ReduceOp::sum, runtime.device);
-  return totals[0] / totals[1];
-}
-
 class PretrainRecipe final : public Recipe {
  public:
   PretrainRecipe(const PretrainConfig& config, std::string resolved_yaml)
@@ -105,7 +84,7 @@ class PretrainRecipe final : public Recipe {
     o.seq_len = config_.train.seq_len;
     o.micro_batch = layout_.micro_batch;
     o.seed = uint64_t(config_.train.seed);
-    o.val_fraction = config_.data.val_fraction;
+    o.val_fraction = config_.data.val.empty() ? config_.data.val_fraction : 0.0;
     o.prefetch = int(config_.data.prefetch);
     o.tokenizer_sha256 = tokenizer.sha256();
     o.rank = int(run.mesh->dp_rank);
@@ -115,6 +94,8 @@ class PretrainRecipe final : public Recipe {
       fail_usage("model.vocab_size ({}) is smaller than the token stores' vocabulary ({})", config_.model.vocab_size,
                  loader_->vocab_size());
     }
+    validation_ = validation_data(config_.data, config_.train.seq_len, int(run.mesh->dp_rank), int(run.mesh->dp),
+                                  tokenizer.sha256());
   }
   model::ModelConfig model_config() const override { return config_.model; }
   std::string saved_config() const override { return resolved_yaml_; }
@@ -169,14 +150,17 @@ class PretrainRecipe final : public Recipe {
   }
 
   bool evaluation_due(int64_t step) const override {
-    if (step == 0 || config_.data.val_fraction <= 0) return false;
+    if (step == 0 || !validation_) return false;
     return (config_.train.eval_interval > 0 && step % config_.train.eval_interval == 0) || step == config_.train.steps;
   }
   void evaluate(int64_t step, Scalars& scalars) override {
-    last_val_loss_ = validation_loss(model_, *loader_, config_.train, run_->runtime, config_.data.mask_documents,
-                                     *parallel_layout_, *run_->mesh->dp_group);
-    scalars.add("val_loss", last_val_loss_, Reduce::last);
-    log::info("step {}: validation loss {:.4f}", step, last_val_loss_);
+    const auto val = evaluate_loss(model_, *validation_, validation_settings(config_.data, layout_.micro_batch),
+                                   run_->runtime, *parallel_layout_, *run_->mesh->dp_group);
+    last_val_loss_ = val.loss;
+    std::vector<std::pair<std::string, double>> named;
+    add_validation_scalars(val, named);
+    for (const auto& [name, value] : named) scalars.add(name, value, Reduce::last);
+    log::info("step {}: validation loss {:.4f} over {} tokens", step, val.loss, val.tokens);
   }
   std::vector<ConsoleField> console_fields() const override { return {{"loss", "loss"}, {"lr", "lr", "{:.2e}"}}; }
   std::string summary() const override {
@@ -190,6 +174,7 @@ class PretrainRecipe final : public Recipe {
   const ParallelRun* run_ = nullptr;
   BatchLayout layout_;
   std::unique_ptr<data::Loader> loader_;
+  std::unique_ptr<data::EvaluationData> validation_;  ///< data.val stores, else the loader's held-out split
   model::Transformer model_{nullptr};
   Trainer* trainer_ = nullptr;
   const distributed::ParallelLayout* parallel_layout_ = nullptr;

@@ -17,7 +17,8 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
-#include "train/checkpoint.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 
 namespace fs = std::filesystem;
 
@@ -149,7 +150,7 @@ std::vector<std::string> model_config_differences(const model::ModelConfig& chec
 }
 
 void check_same_model(const fs::path& checkpoint_dir, const model::ModelConfig& run) {
-  const auto differences = model_config_differences(read_model_config(checkpoint_dir), run);
+  const auto differences = model_config_differences(checkpoint::read_model_config(checkpoint_dir), run);
   if (differences.empty()) return;
   fail_usage("cannot resume from '{}': it was trained as another model ({}); resume with the checkpoint's model "
              "config, or start a new run.dir", checkpoint_dir.string(), fmt::join(differences, "; "));
@@ -217,7 +218,7 @@ void check_schedule(const fs::path& checkpoint_dir, const ScheduleOptions& saved
 
 std::vector<fs::path> checkpoints_after(const fs::path& run_dir, int64_t step) {
   std::vector<fs::path> newer;
-  for (const auto& dir : list_checkpoints(run_dir)) {
+  for (const auto& dir : checkpoint::list_checkpoints(run_dir)) {
     if (step_of(dir) > step) newer.push_back(dir);
   }
   return newer;

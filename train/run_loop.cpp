@@ -15,6 +15,8 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "distributed/mesh.h"
+#include "checkpoint/reader.h"
+#include "checkpoint/resolve.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
 #include "train/peak_flops.h"
@@ -68,7 +70,7 @@ constexpr const char* kLoopStateKeys[] = {"optimizer_steps", "bad_steps_total", 
 
 /// The checkpoint a run continues from, checked, and the newer ones a rewind moves aside.
 struct ResumePoint {
-  std::optional<Checkpoint> checkpoint;
+  std::optional<checkpoint::CheckpointReader> checkpoint;
   fs::path dir;
   std::vector<fs::path> newer;
 };
@@ -80,42 +82,42 @@ ResumePoint load_resume_checkpoint(const RecipeCommon& config, const Recipe& rec
   const fs::path run_dir(config.run.dir);
   const auto& c = config.checkpoint;
   ResumePoint point;
-  const auto found = find_resume_checkpoint(run_dir, c.resume, c.on_corrupt == "fallback");
+  const auto found = checkpoint::find_resume_checkpoint(run_dir, c.resume, c.on_corrupt == "fallback");
   if (found) {
     check_same_model(*found, recipe.model_config());
     point.dir = *found;
-    point.checkpoint = load_checkpoint(*found);
-    const auto& state = point.checkpoint->state;
-    const int64_t updates = state.value("optimizer_steps", point.checkpoint->step);
-    check_schedule(*found, saved_schedule(state, point.checkpoint->config_yaml, recipe.updates_per_step()), schedule,
+    point.checkpoint.emplace(*found);
+    const auto& state = point.checkpoint->state();
+    const int64_t updates = state.value("optimizer_steps", point.checkpoint->step());
+    check_schedule(*found, saved_schedule(state, point.checkpoint->config_yaml(), recipe.updates_per_step()), schedule,
                    updates, c.allow_schedule_change);
   }
   // resume=auto continues from the newest checkpoint that verifies; anything else may start
   // before checkpoints of run.dir that the run would then overwrite.
-  if (c.resume != "auto") point.newer = check_rewind(run_dir, found ? point.checkpoint->step : 0, c.rewind);
+  if (c.resume != "auto") point.newer = check_rewind(run_dir, found ? point.checkpoint->step() : 0, c.rewind);
   return point;
 }
 
 /// Restores the trainer, the CPU RNG, the totals and the recipe's state; returns the step to continue after.
 int64_t restore(const ResumePoint& point, Recipe& recipe, Trainer& trainer, RunTotals& totals) {
   const auto& checkpoint = *point.checkpoint;
-  const auto& state = checkpoint.state;
-  trainer.load(checkpoint.model, checkpoint.optimizer, state.value("optimizer_steps", checkpoint.step));
+  const auto& state = checkpoint.state();
+  trainer.load(checkpoint, state.value("optimizer_steps", checkpoint.step()));
   trainer.spike_guard().restore(state.value("loss_window", std::vector<double>{}));
-  if (auto it = checkpoint.optimizer.find("rng.cpu"); it != checkpoint.optimizer.end()) {
+  if (checkpoint.contains("rng.cpu")) {
     auto generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(it->second);
+    generator.set_state(checkpoint.read("rng.cpu"));
   }
   totals.restore(state.value("totals", nlohmann::json::object()));
   recipe.restore(state);
   if (state.contains("layout")) {
     const auto& saved = state["layout"];
-    log::info("resumed from {} at step {} (saved at dp {} x tp {}, ZeRO-{})", point.dir.string(), checkpoint.step,
+    log::info("resumed from {} at step {} (saved at dp {} x tp {}, ZeRO-{})", point.dir.string(), checkpoint.step(),
               saved.value("dp", 1), saved.value("tp", 1), saved.value("zero", 0));
   } else {
-    log::info("resumed from {} at step {}", point.dir.string(), checkpoint.step);
+    log::info("resumed from {} at step {}", point.dir.string(), checkpoint.step());
   }
-  return checkpoint.step;
+  return checkpoint.step();
 }
 
 /// What the checkpoint of every recipe holds besides the recipe's own state.
@@ -126,26 +128,26 @@ struct SaveContext {
   const ScheduleOptions& schedule;
 };
 
-/// Checkpoint call 2 of 2: every rank gathers the logical tensors; the lead writes them with the
+/// Checkpoint call 2 of 2: every rank writes its own slices (train/checkpoint.h); the lead adds the
 /// loop's and the recipe's state.
 void save_run_checkpoint(const SaveContext& context, RunWriters& writers, const Recipe& recipe, Trainer& trainer,
                          const RunTotals& totals, int64_t step) {
   const auto& mesh = *context.parallel.mesh;
-  save_logical_checkpoint(*mesh.world, context.parallel.runtime.device, trainer, writers.checkpoint_writer(), step,
-                          [&](Checkpoint& checkpoint) {
+  save_sharded_checkpoint(*mesh.world, context.parallel.runtime.device, trainer, writers.checkpoint_writer(), step,
+                          [&](checkpoint::Checkpoint& checkpoint) {
     checkpoint.optimizer["rng.cpu"] = at::detail::getDefaultCPUGenerator().get_state();
-    checkpoint.state = recipe.state();
+    checkpoint.info.state = recipe.state();
     for (const char* key : kLoopStateKeys) {
-      if (checkpoint.state.contains(key)) fail("a recipe's checkpoint state uses the loop's key '{}'", key);
+      if (checkpoint.info.state.contains(key)) fail("a recipe's checkpoint state uses the loop's key '{}'", key);
     }
-    checkpoint.state["optimizer_steps"] = trainer.steps_done();
-    checkpoint.state["bad_steps_total"] = trainer.bad_steps_total();
-    checkpoint.state["loss_window"] = trainer.spike_guard().window();
-    checkpoint.state["layout"] = layout_json(mesh, context.layout, context.config.parallel.zero);
-    checkpoint.state["schedule"] = schedule_json(context.schedule);
-    checkpoint.state["totals"] = totals.to_json();
-    checkpoint.config_yaml = recipe.saved_config();
-    checkpoint.tokenizer_json = recipe.tokenizer_json();
+    checkpoint.info.state["optimizer_steps"] = trainer.steps_done();
+    checkpoint.info.state["bad_steps_total"] = trainer.bad_steps_total();
+    checkpoint.info.state["loss_window"] = trainer.spike_guard().window();
+    checkpoint.info.state["layout"] = layout_json(mesh, context.layout, context.config.parallel.zero);
+    checkpoint.info.state["schedule"] = schedule_json(context.schedule);
+    checkpoint.info.state["totals"] = totals.to_json();
+    checkpoint.info.config_yaml = recipe.saved_config();
+    checkpoint.info.tokenizer_json = recipe.tokenizer_json();
   });
 }
 

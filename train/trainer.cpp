@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include <fmt/ranges.h>
+
 #include <ATen/ops/_foreach_mul.h>
 #include <ATen/ops/_foreach_norm.h>
 #include <ATen/ops/stack.h>
@@ -16,7 +18,6 @@
 #include "distributed/mesh.h"
 #include "distributed/parallelize.h"
 #include "distributed/zero1.h"
-#include "train/model_io.h"
 
 namespace ember::train {
 namespace {
@@ -195,35 +196,105 @@ std::map<std::string, at::Tensor> Trainer::parameters() const {
   return parameters;
 }
 
-LogicalState Trainer::logical_state() const {
-  LogicalState state;
-  state.parameters = layout_->gather_full(parameters());
-  const auto local = zero_ ? zero_->gather_state(optimizer_.state(), kStateSuffixes) : optimizer_.state();
-  for (const auto& suffix : kStateSuffixes) {
-    std::map<std::string, at::Tensor> by_parameter;
-    for (const auto& item : named_parameters_) by_parameter[item.first] = local.at(item.first + suffix);
-    for (const auto& [name, tensor] : layout_->gather_full(by_parameter)) state.optimizer[name + suffix] = tensor;
+namespace {
+
+/// The tp slice of a parameter's layout entry (whole when replicated), flat range unset.
+checkpoint::ShardSlice tp_slice_of(const distributed::ShardSpec& spec) {
+  checkpoint::ShardSlice slice;
+  if (!spec.replicated()) {
+    slice.tp_dim = spec.dim;
+    slice.tp_start = spec.offset;
+    slice.tp_length = spec.length;
   }
-  return state;
+  return slice;
 }
 
-void Trainer::load(const std::map<std::string, at::Tensor>& parameters,
-                   const std::map<std::string, at::Tensor>& optimizer, int64_t steps_done) {
-  // This rank's tp shard of each logical tensor (whole ones pass as they are).
-  auto local_of = [&](const std::string& parameter, const at::Tensor& full) {
-    auto it = layout_->shards.find(parameter);
-    return it == layout_->shards.end() || it->second.replicated() ? full : layout_->shard_of(parameter, full);
-  };
-  std::map<std::string, at::Tensor> local_parameters;
-  for (const auto& [name, tensor] : parameters) local_parameters[name] = local_of(name, tensor);
-  load_parameters(*model_, local_parameters, "the checkpoint");
+}  // namespace
 
-  std::map<std::string, at::Tensor> local_state;
-  for (const auto& [key, tensor] : optimizer) {
-    std::string parameter, suffix;
-    local_state[key] = split_state_key(key, parameter, suffix) ? local_of(parameter, tensor) : tensor;
+std::vector<checkpoint::ShardSource> Trainer::checkpoint_shards() const {
+  std::vector<checkpoint::ShardSource> shards;
+  const bool tp_lead = mesh_->tp_rank == 0, dp_lead = mesh_->dp_rank == 0;
+  auto add = [&](const std::string& name, const std::string& group, const std::string& parameter,
+                 const at::Tensor& data, int64_t flat_offset) {
+    const auto& spec = layout_->shards.at(parameter);
+    if (spec.replicated() && !tp_lead) return;  // every tp rank holds the same values
+    auto slice = tp_slice_of(spec);
+    slice.flat_offset = flat_offset;
+    slice.flat_length = data.numel();
+    shards.push_back({name, group, data.detach(), spec.full_shape, slice});
+  };
+  if (dp_lead) {
+    for (const auto& item : model_->named_parameters()) add(item.key(), "model", item.key(), item.value(), 0);
   }
-  optimizer_.load_state(zero_ ? zero_->scatter_state(local_state, kStateSuffixes) : local_state, steps_done);
+  const auto state = optimizer_.state();
+  if (zero_) {
+    for (const auto& piece : zero_->pieces()) {
+      for (const auto& suffix : kStateSuffixes) {
+        add(piece.name + suffix, "optimizer", piece.name, state.at(piece.name + suffix), piece.offset);
+      }
+    }
+  } else if (dp_lead) {
+    for (const auto& item : named_parameters_) {
+      for (const auto& suffix : kStateSuffixes) add(item.first + suffix, "optimizer", item.first, state.at(item.first + suffix), 0);
+    }
+  }
+  return shards;
+}
+
+nlohmann::json Trainer::checkpoint_layout() const {
+  return {{"dp", mesh_->dp}, {"tp", mesh_->tp}, {"zero", zero_ ? 1 : 0}};
+}
+
+void Trainer::load(const checkpoint::CheckpointReader& reader, int64_t steps_done) {
+  c10::NoGradGuard no_grad;
+  const std::string source = "checkpoint '" + reader.dir().string() + "'";
+  // The checkpoint must hold exactly the model's parameters and their moments (recipes' own
+  // tensors, such as "rng.cpu", are in the optimizer group under other names).
+  std::vector<std::string> unused;
+  for (const auto& name : reader.names("model")) {
+    if (!layout_->shards.count(name)) unused.push_back(name);
+  }
+  for (const auto& name : reader.names("optimizer")) {
+    std::string parameter, suffix;
+    if (split_state_key(name, parameter, suffix) && !layout_->shards.count(parameter)) unused.push_back(name);
+  }
+  if (!unused.empty()) {
+    fail("{} holds tensors this model does not have: {} (was it saved from another architecture?)", source,
+         fmt::format("{}", fmt::join(unused, ", ")));
+  }
+  auto checked = [&](const std::string& name, const distributed::ShardSpec& spec) -> const checkpoint::TensorRecord& {
+    if (!reader.contains(name)) fail("{} has no tensor '{}', which the model needs", source, name);
+    const auto& record = reader.tensor(name);
+    if (record.shape != spec.full_shape) {
+      fail("'{}' has shape [{}] in {} but the model needs [{}]", name, fmt::join(record.shape, ", "), source,
+           fmt::join(spec.full_shape, ", "));
+    }
+    return record;
+  };
+  for (const auto& item : model_->named_parameters()) {
+    const auto& spec = layout_->shards.at(item.key());
+    checked(item.key(), spec);
+    const auto slice = tp_slice_of(spec);
+    item.value().copy_(reader.read_tp_slice(item.key(), slice.tp_dim, slice.tp_start, slice.tp_length));
+  }
+  std::map<std::string, const distributed::Zero1::Piece*> pieces;
+  if (zero_) {
+    for (const auto& piece : zero_->pieces()) pieces[piece.name] = &piece;
+  }
+  optimizer_.load_state(
+      [&](const std::string& key) {
+        std::string parameter, suffix;
+        split_state_key(key, parameter, suffix);
+        const auto& spec = layout_->shards.at(parameter);
+        checked(key, spec);
+        auto slice = tp_slice_of(spec);
+        if (!zero_) return reader.read_tp_slice(key, slice.tp_dim, slice.tp_start, slice.tp_length);
+        const auto* piece = pieces.at(parameter);
+        slice.flat_offset = piece->offset;
+        slice.flat_length = piece->length;
+        return reader.read_region(key, slice);
+      },
+      steps_done);
   steps_done_ = steps_done;
 }
 

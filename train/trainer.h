@@ -26,7 +26,11 @@
 #include <string>
 
 #include <ATen/Tensor.h>
+#include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
+
+#include "checkpoint/reader.h"
+#include "checkpoint/shard_file.h"
 
 #include "train/adamw.h"
 #include "train/config.h"
@@ -61,12 +65,6 @@ struct TrainerParallel {
   bool overlap_grad_reduce = true;                            ///< parallel.overlap_grad_reduce
 };
 
-/// Parameters and optimizer state by logical (unsharded) name: what a checkpoint stores.
-struct LogicalState {
-  std::map<std::string, at::Tensor> parameters;
-  std::map<std::string, at::Tensor> optimizer;  ///< "<param>.exp_avg", "<param>.exp_avg_sq"
-};
-
 class Trainer {
  public:
   Trainer(std::shared_ptr<torch::nn::Module> model, const OptimConfig& optim, const TrainConfig& train,
@@ -90,13 +88,20 @@ class Trainer {
   std::map<std::string, at::Tensor> parameters() const;
   /// This rank's optimizer state (ZeRO-1 slices when sharded); on one process the logical state.
   std::map<std::string, at::Tensor> optimizer_state() const { return optimizer_.state(); }
-  /// The logical parameters and optimizer state, the same on every rank (a collective over the
-  /// mesh: tp all-gathers, and dp all-gathers of the ZeRO-1 slices).
-  LogicalState logical_state() const;
-  /// Restores parameters, optimizer state and the step counter from a checkpoint's logical tensors
-  /// (saved at any layout): each rank keeps its tp shard and ZeRO-1 slice. Other keys are ignored.
-  void load(const std::map<std::string, at::Tensor>& parameters, const std::map<std::string, at::Tensor>& optimizer,
-            int64_t steps_done);
+  /// The slices of the logical state this rank writes to a checkpoint, viewing the live tensors
+  /// (no communication, no copies): its tp shard of every parameter when it is dp rank 0 (a
+  /// replicated parameter from tp rank 0 only); the AdamW moments as its ZeRO-1 pieces (flat
+  /// ranges of the tp-local tensor; a replicated parameter's from tp rank 0 only), or without
+  /// ZeRO as dp rank 0's tp shards. Together the ranks' slices cover every tensor once.
+  std::vector<checkpoint::ShardSource> checkpoint_shards() const;
+  /// {dp, tp, zero}: the layout a checkpoint records.
+  nlohmann::json checkpoint_layout() const;
+  /// Restores parameters, optimizer state and the step counter (`steps_done` optimizer steps) from
+  /// a checkpoint of any layout: each rank reads only its tp shard and ZeRO-1 pieces, one tensor at
+  /// a time. Throws
+  /// ember::Error naming the tensors when the checkpoint lacks one the model needs, holds
+  /// parameters (or their moments) the model does not have, or a shape differs.
+  void load(const checkpoint::CheckpointReader& reader, int64_t steps_done);
 
  private:
   /// Step 2 of the top comment; returns the gradients the optimizer reads, by parameter name.

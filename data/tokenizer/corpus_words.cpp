@@ -2,14 +2,13 @@
 #include "data/tokenizer/corpus_words.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/log.h"
+#include "data/compressed_reader.h"
 #include "data/tokenizer/added_tokens.h"
 #include "data/tokenizer/byte_level.h"
 #include "data/tokenizer/regex_splitter.h"
@@ -85,34 +84,35 @@ class ParallelCounter {
 };
 
 bool is_jsonl(const std::string& path) {
-  return path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
+  const std::string name = strip_compression_suffix(path);
+  return name.size() >= 6 && name.compare(name.size() - 6, 6, ".jsonl") == 0;
 }
 
+// Plain text, gzip or zstd (compressed_reader.h); a file with a NUL byte in its first MiB is
+// binary and skipped (as `data prepare` skips it).
 void read_plain_text(const std::string& path, ParallelCounter& counter) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open training input '{}': {}", path, std::strerror(errno));
+  CompressedReader in(path);
+  if (in.peek().find('\0') != std::string_view::npos) {
+    log::debug("tokenizer: skipped binary file {}", path);
+    return;
+  }
   std::string carry;
   std::vector<char> buffer(kChunkBytes);
-  while (in) {
-    in.read(buffer.data(), std::streamsize(buffer.size()));
-    size_t got = size_t(in.gcount());
-    if (got == 0) break;
+  while (size_t got = in.read(buffer.data(), buffer.size())) {
     carry.append(buffer.data(), got);
     size_t cut = carry.rfind('\n');
     if (cut == std::string::npos) continue;
     counter.add(repair_utf8(std::string_view(carry).substr(0, cut + 1)));
     carry.erase(0, cut + 1);
   }
-  if (in.bad()) fail("read error in training input '{}'", path);
   if (!carry.empty()) counter.add(repair_utf8(carry));
 }
 
 void read_jsonl(const std::string& path, const std::string& field, ParallelCounter& counter) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open training input '{}': {}", path, std::strerror(errno));
+  CompressedReader in(path);
   std::string line, chunk;
   size_t line_number = 0;
-  while (std::getline(in, line)) {
+  while (in.read_line(line)) {
     ++line_number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json record;
@@ -127,7 +127,6 @@ void read_jsonl(const std::string& path, const std::string& field, ParallelCount
     chunk += '\n';
     if (chunk.size() >= kChunkBytes) counter.add(std::exchange(chunk, {}));
   }
-  if (in.bad()) fail("read error in training input '{}'", path);
   if (!chunk.empty()) counter.add(std::move(chunk));
 }
 

@@ -1,14 +1,15 @@
-// `ember data prepare`'s pipeline: text blocks and JSONL records become documents, tokens decode
-// back to the inputs, shards split at document boundaries, bad inputs name file and line.
+// `ember data prepare`'s pipeline: tokens decode back to the inputs, a folder becomes one document
+// per file with binary / empty / non-UTF-8 files skipped and counted, no documents is an error,
+// shards split at document boundaries, bad inputs name file and line.
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "data/document_reader.h"
 #include "data/token_store.h"
 #include "data/token_store_prepare.h"
 #include "data/tokenizer/trainer.h"
@@ -34,37 +35,6 @@ std::string write_text(const std::string& path, const std::string& contents) {
   return path;
 }
 
-TEST(TokenStorePrepare, TextBlocksAndJsonlRecordsAreDocuments) {
-  ScratchDir dir;
-  auto text = write_text(dir.file("in.txt"), "\n\n" + kTexts[0] + "\n\n  \n" + kTexts[1] + "\n");
-  DocumentReader text_reader(text);
-  EXPECT_EQ(text_reader.next(), kTexts[0]);
-  EXPECT_EQ(text_reader.document_line(), 3u);
-  EXPECT_EQ(text_reader.next(), kTexts[1]);
-  EXPECT_EQ(text_reader.next(), std::nullopt);
-
-  auto jsonl = write_text(dir.file("in.jsonl"), "{\"body\": \"a\\nb\"}\n\n{\"body\": \"\"}\n{\"body\": \"c\"}\n");
-  DocumentReader jsonl_reader(jsonl, "body");
-  EXPECT_EQ(jsonl_reader.next(), "a\nb");
-  EXPECT_EQ(jsonl_reader.next(), "c");
-  EXPECT_EQ(jsonl_reader.document_line(), 4u);
-  EXPECT_EQ(jsonl_reader.next(), std::nullopt);
-}
-
-TEST(TokenStorePrepare, BadJsonlNamesFileAndLine) {
-  ScratchDir dir;
-  auto jsonl = write_text(dir.file("bad.jsonl"), "{\"text\": \"ok\"}\n{\"other\": 1}\n");
-  DocumentReader reader(jsonl);
-  reader.next();
-  try {
-    reader.next();
-    FAIL() << "a record without the field must fail";
-  } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find(jsonl + ":2: no string field 'text'"), std::string::npos) << error.what();
-  }
-  EXPECT_THROW(DocumentReader(dir.file("absent.txt")), Error);
-}
-
 TEST(TokenStorePrepare, WritesDecodableStore) {
   ScratchDir dir;
   Tokenizer tokenizer = small_tokenizer();
@@ -72,11 +42,13 @@ TEST(TokenStorePrepare, WritesDecodableStore) {
   auto jsonl = write_text(dir.file("b.jsonl"), nlohmann::json{{"text", kTexts[2]}}.dump() + "\n");
   PrepareOptions options;
   options.inputs = {text, jsonl};
+  options.unit = DocumentUnit::kBlankLine;  // a.txt's blocks; b.jsonl is read by records anyway
   options.out = dir.file("out.h5");
   options.compression = 4;
   PrepareSummary summary = prepare_token_store(tokenizer, options);
   ASSERT_EQ(summary.files, std::vector<std::string>{options.out});
   EXPECT_EQ(summary.documents, 3);
+  EXPECT_EQ(summary.input_files, 2);
 
   auto store = TokenStore::open(options.out, tokenizer.sha256());
   EXPECT_EQ(store.vocab_size(), tokenizer.vocab_size());
@@ -86,6 +58,60 @@ TEST(TokenStorePrepare, WritesDecodableStore) {
   for (int64_t d = 0; d < 3; ++d) EXPECT_EQ(tokenizer.decode(store.document(d)), kTexts[size_t(d)]);
 }
 
+TEST(TokenStorePrepare, FolderOfFilesIsOneDocumentPerFileAndSkipsWhatItCannotRead) {
+  ScratchDir dir;
+  Tokenizer tokenizer = small_tokenizer();
+  std::filesystem::create_directories(dir.file("src/sub"));
+  write_text(dir.file("src/b.py"), kTexts[1] + "\n\n\n" + kTexts[0] + "\n");  // blank lines stay inside
+  write_text(dir.file("src/sub/a.md"), kTexts[2]);
+  write_text(dir.file("src/empty.txt"), "  \n\n");
+  write_text(dir.file("src/image.bin"), std::string("PNG\0\1\2", 6));
+  write_text(dir.file("src/latin1.txt"), "caf\xe9");
+  PrepareOptions options;
+  options.inputs = {dir.file("src")};
+  options.out = dir.file("out.h5");
+  PrepareSummary summary = prepare_token_store(tokenizer, options);
+  EXPECT_EQ(summary.documents, 2);
+  EXPECT_EQ(summary.input_files, 2);
+  EXPECT_EQ(summary.skipped, (std::map<std::string, int64_t>{{"binary", 1}, {"empty", 1}, {"not UTF-8", 1}}));
+  EXPECT_NE(summary.describe().find("skipped 3 files (1 binary, 1 empty, 1 not UTF-8)"), std::string::npos)
+      << summary.describe();
+  auto store = TokenStore::open(options.out);
+  EXPECT_EQ(tokenizer.decode(store.document(0)), kTexts[1] + "\n\n\n" + kTexts[0] + "\n");  // src/b.py first
+  EXPECT_EQ(tokenizer.decode(store.document(1)), kTexts[2]);
+}
+
+TEST(TokenStorePrepare, InputsWithoutDocumentsAreAnErrorAndWriteNothing) {
+  ScratchDir dir;
+  Tokenizer tokenizer = small_tokenizer();
+  PrepareOptions options;
+  options.inputs = {write_text(dir.file("blank.txt"), "\n \n")};
+  options.out = dir.file("out.h5");
+  try {
+    prepare_token_store(tokenizer, options);
+    FAIL() << "no documents must fail";
+  } catch (const UsageError& error) {
+    EXPECT_NE(std::string(error.what()).find("yield no documents"), std::string::npos) << error.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(options.out));
+}
+
+TEST(TokenStorePrepare, InvalidUtf8InsideLineDocumentsNamesFileAndLine) {
+  ScratchDir dir;
+  Tokenizer tokenizer = small_tokenizer();
+  PrepareOptions options;
+  options.inputs = {write_text(dir.file("lines.txt"), "fine\nbad \xff byte\n")};
+  options.unit = DocumentUnit::kLine;
+  options.out = dir.file("out.h5");
+  try {
+    prepare_token_store(tokenizer, options);
+    FAIL() << "invalid UTF-8 must fail";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("lines.txt:2: invalid UTF-8 at byte 4"), std::string::npos)
+        << error.what();
+  }
+}
+
 TEST(TokenStorePrepare, ShardsAtDocumentBoundaries) {
   ScratchDir dir;
   Tokenizer tokenizer = small_tokenizer();
@@ -93,6 +119,7 @@ TEST(TokenStorePrepare, ShardsAtDocumentBoundaries) {
   for (int i = 0; i < 30; ++i) contents += kTexts[size_t(i % 3)] + "\n\n";
   PrepareOptions options;
   options.inputs = {write_text(dir.file("many.txt"), contents)};
+  options.unit = DocumentUnit::kBlankLine;
   options.out = dir.file("shards.h5");
   options.shard_tokens = 100;
   PrepareSummary summary = prepare_token_store(tokenizer, options);

@@ -36,7 +36,7 @@ run_layouts seqkd distill.mode=seqkd distill.seqkd_correct_only=false distill.st
 "$EMBER_PYTHON" - <<'PY'
 import json
 import numpy as np
-from safetensors.numpy import load_file
+from ember_checkpoint import load_tensors
 
 def rows(run):
     return {r["step"]: r for r in map(json.loads, open(f"{run}/metrics.jsonl"))}
@@ -54,8 +54,8 @@ for mode in ("online", "offline", "onpolicy", "seqkd"):
             for key in ("agreement", "tokens", "eval_accuracy", "sample_accuracy"):
                 if key in r:
                     assert abs(got[step][key] - r[key]) <= 1e-9, (run, step, key, got[step][key], r[key])
-        a = load_file(f"{mode}_single/checkpoints/step_000004/model.safetensors")
-        b = load_file(f"{run}/checkpoints/step_000004/model.safetensors")
+        a = load_tensors(f"{mode}_single/checkpoints/step_000004")
+        b = load_tensors(f"{run}/checkpoints/step_000004")
         worst = max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
         assert worst < 1e-5, (run, worst)
         print(f"{run}: losses within 1e-5 of one process, student within {worst:.1e}")

@@ -20,11 +20,11 @@ prepare_tiny_run() {
   "$EMBER_BIN" data prepare --input corpus.jsonl --field text --tokenizer tokenizer.json --out corpus.h5 >/dev/null
   cat > tiny.yaml <<YAML
 model: {vocab_size: 384, d_model: 64, n_layers: 2, n_heads: 4, n_kv_heads: 2, ffn_hidden: 160, max_seq_len: 128, qk_norm: true}
-train: {steps: 20, batch_size: 8, micro_batch_size: 2, seq_len: 64, log_interval: 1, eval_interval: 10, eval_batches: 2, threads: 1}
+train: {steps: 20, batch_size: 8, micro_batch_size: 2, seq_len: 64, log_interval: 1, eval_interval: 10, threads: 1}
 optim: {lr: 3.0e-3, warmup_steps: 5, schedule: cosine, schedule_steps: 20}
 checkpoint: {interval: 10, keep: 3}
 metrics: {peak_flops: 1.0e10, tensorboard: false}
-data: {tokenizer: tokenizer.json, train: [corpus.h5], val_fraction: 0.05, prefetch: 2}
+data: {tokenizer: tokenizer.json, train: [corpus.h5], val_fraction: 0.05, val_tokens: 512, prefetch: 2}
 YAML
 }
 
@@ -35,7 +35,7 @@ compare_runs() {
   "$EMBER_PYTHON" - "$@" <<'PY'
 import json, os, sys
 import numpy as np
-from safetensors.numpy import load_file
+from ember_checkpoint import load_tensors
 
 def losses(run):
     return {r["step"]: r["loss"] for r in map(json.loads, open(f"{run}/metrics.jsonl"))}
@@ -53,8 +53,8 @@ for run in runs:
     assert worst < 2e-4, f"{run}: losses differ from {reference} by {worst:.2e} relative"
     run_dir = newest(run)
     assert os.path.basename(run_dir) == os.path.basename(ref_dir), (run_dir, ref_dir)
-    for name in ("model.safetensors", "optimizer.safetensors"):
-        a, b = load_file(f"{ref_dir}/{name}"), load_file(f"{run_dir}/{name}")
+    for name in ("model", "optimizer"):
+        a, b = load_tensors(ref_dir, name), load_tensors(run_dir, name)
         keys = [k for k in a if not k.startswith("rng.")]
         assert sorted(keys) == sorted(k for k in b if not k.startswith("rng.")), f"{run}: {name} holds other tensors"
         for k in keys:

@@ -116,6 +116,12 @@ def load_safetensors(path):
     return load_file(str(path))
 
 
+def checkpoint_tensors(checkpoint):
+    """A checkpoint's parameters as whole torch tensors (ember_checkpoint: any format and layout)."""
+    from ember_checkpoint import load_tensors
+    return {name: torch.from_numpy(array) for name, array in load_tensors(checkpoint).items()}
+
+
 def ember_encode(tokenizer_json, texts):
     """Ids of each text by `ember tokenizer encode` (one line per text; texts without newlines)."""
     result = subprocess.run([EMBER, "tokenizer", "encode", "--tokenizer", str(tokenizer_json)],

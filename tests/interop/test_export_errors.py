@@ -57,16 +57,37 @@ def main():
     # Export: incomplete / corrupt checkpoints, vocab smaller than the tokenizer, bad options.
     incomplete = scratch / "incomplete" / "checkpoints" / checkpoint.name
     shutil.copytree(checkpoint, incomplete)
-    (incomplete / "model.safetensors").unlink()
+    (incomplete / "rank_00000.safetensors").unlink()
     expect_failure(["export", "--checkpoint", incomplete, "--format", "hf", "--out", out], 1,
-                   incomplete / "model.safetensors", out=out)
+                   incomplete / "rank_00000.safetensors", out=out)
     corrupt = scratch / "corrupt"
     shutil.copytree(checkpoint, corrupt)
-    with open(corrupt / "model.safetensors", "r+b") as f:
+    with open(corrupt / "rank_00000.safetensors", "r+b") as f:
         f.seek(-4, 2)
         f.write(b"\x01\x02\x03\x04")
     expect_failure(["export", "--checkpoint", corrupt, "--format", "gguf", "--out", scratch / "x.gguf"], 1,
-                   corrupt / "model.safetensors", out=scratch / "x.gguf")
+                   corrupt / "rank_00000.safetensors", out=scratch / "x.gguf")
+    # Every file read is listed: a stray weights file makes the checkpoint invalid.
+    stray = scratch / "stray"
+    shutil.copytree(checkpoint, stray)
+    shutil.copy(stray / "rank_00000.safetensors", stray / "model.safetensors")
+    expect_failure(["export", "--checkpoint", stray, "--format", "hf", "--out", out], 1, "model.safetensors",
+                   "does not list", out=out)
+    # The manifest's step must match its directory's name.
+    renamed = scratch / "renamed" / "checkpoints" / "step_000007"
+    shutil.copytree(checkpoint, renamed)
+    expect_failure(["export", "--checkpoint", renamed, "--format", "hf", "--out", out], 1, "records step 0",
+                   out=out)
+    # A tokenizer other than the checkpoint's own is refused unless allowed (then a warning).
+    other_dir = scratch / "other_tokenizer"
+    other_dir.mkdir()
+    other = train_tokenizer(other_dir, vocab_size=300)
+    expect_failure(["export", "--checkpoint", checkpoint, "--format", "hf", "--out", out, "--tokenizer", other], 2,
+                   "differs from the one", "--allow-other-tokenizer", out=out)
+    allowed = ember("export", "--checkpoint", checkpoint, "--format", "hf", "--out", out, "--tokenizer", other,
+                    "--allow-other-tokenizer")
+    assert "differs from the checkpoint's own" in allowed.stderr, allowed.stderr
+    shutil.rmtree(out)
     shrunk = scratch / "shrunk"
     shutil.copytree(checkpoint, shrunk)
     manifest = json.loads((shrunk / "manifest.json").read_text())

@@ -21,7 +21,7 @@ import numpy as np
 from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType
 from gguf.quants import dequantize, quantize
 
-from export_fixtures import (build_hf_model, ember, fresh_scratch, import_checkpoint, load_safetensors,
+from export_fixtures import (checkpoint_tensors, build_hf_model, ember, fresh_scratch, import_checkpoint, load_safetensors,
                              special_ids, train_tokenizer)
 
 TYPES = {"f32": GGMLQuantizationType.F32, "f16": GGMLQuantizationType.F16, "bf16": GGMLQuantizationType.BF16,
@@ -140,7 +140,7 @@ def check_model(scratch, tokenizer_json, family, tied):
     build_hf_model(hf_dir, family, tokenizer_json, tied)
     config = json.loads((hf_dir / "config.json").read_text())
     checkpoint = import_checkpoint(hf_dir, scratch / f"{name}-run")
-    source = load_safetensors(checkpoint / "model.safetensors")
+    source = checkpoint_tensors(checkpoint)
     arch = {"llama": "llama", "qwen3": "qwen3", "qwen2": "qwen2"}[family]
     for dtype in TYPES:
         out = scratch / f"{name}-{dtype}.gguf"

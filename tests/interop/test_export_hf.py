@@ -19,7 +19,7 @@ import torch
 from safetensors import safe_open
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from export_fixtures import (PROMPTS, build_hf_model, ember, ember_encode, fresh_scratch, import_checkpoint,
+from export_fixtures import (checkpoint_tensors, PROMPTS, build_hf_model, ember, ember_encode, fresh_scratch, import_checkpoint,
                              load_safetensors, train_tokenizer)
 
 HF_FILES = {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"}
@@ -91,7 +91,7 @@ def check_directory(out, tied, shards=None):
     assert tokenizer_config["bos_token"] == token_of[config["bos_token_id"]]
     assert tokenizer_config["chat_template"] == (Path(out) / "chat_template.jinja").read_text()
     assert isinstance(config["head_dim"], int) and config["tie_word_embeddings"] == tied
-    for key in ("rope_theta", "rms_norm_eps", "torch_dtype", "max_position_embeddings", "vocab_size"):
+    for key in ("rope_theta", "rms_norm_eps", "dtype", "max_position_embeddings", "vocab_size"):
         assert key in config, key
     return config
 
@@ -108,7 +108,7 @@ def check_tokenizer(out, tokenizer_json):
 
 def check_round_trip(checkpoint, out, scratch, name):
     again = import_checkpoint(out, scratch / f"{name}-reimport")
-    first, second = load_safetensors(checkpoint / "model.safetensors"), load_safetensors(again / "model.safetensors")
+    first, second = checkpoint_tensors(checkpoint), checkpoint_tensors(again)
     assert first.keys() == second.keys(), sorted(first.keys() ^ second.keys())
     for key in first:
         assert first[key].dtype == torch.float32 and torch.equal(first[key], second[key]), key
@@ -141,11 +141,11 @@ def check_family(scratch, tokenizer_json, family, tied, shard_input):
     check_directory(sharded, tied, shards)
     compare_models(original, sharded, prompts[:2])
 
-    source = load_safetensors(checkpoint / "model.safetensors")
+    source = checkpoint_tensors(checkpoint)
     for dtype, torch_dtype, name_in_config in (("bf16", torch.bfloat16, "bfloat16"), ("f16", torch.float16, "float16")):
         low = scratch / f"{name}-{dtype}"
         ember("export", "--checkpoint", checkpoint, "--format", "hf", "--out", low, "--dtype", dtype)
-        assert json.loads((low / "config.json").read_text())["torch_dtype"] == name_in_config
+        assert json.loads((low / "config.json").read_text())["dtype"] == name_in_config
         tensors = load_safetensors(low / "model.safetensors")
         for key, value in source.items():
             assert tensors[key].dtype == torch_dtype and torch.equal(tensors[key], value.to(torch_dtype)), (dtype, key)

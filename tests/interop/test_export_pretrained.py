@@ -17,7 +17,7 @@ import torch
 from gguf import GGUFReader
 from transformers import AutoModelForCausalLM
 
-from export_fixtures import PROMPTS, ember, fresh_scratch, import_checkpoint, load_safetensors, special_ids
+from export_fixtures import checkpoint_tensors, PROMPTS, ember, fresh_scratch, import_checkpoint, load_safetensors, special_ids
 from test_export_hf import check_directory, check_ember_generation, check_tokenizer
 
 CONFIG = """
@@ -62,10 +62,10 @@ def main():
     for key, want in (("tokenizer.ggml.bos_token_id", bos), ("tokenizer.ggml.eos_token_id", eos),
                       ("tokenizer.ggml.padding_token_id", pad)):
         assert reader.fields[key].contents() == want, key
-    assert len(reader.tensors) == len(load_safetensors(checkpoint / "model.safetensors"))
+    assert len(reader.tensors) == len(checkpoint_tensors(checkpoint))
 
     again = import_checkpoint(hf_dir, scratch / "reimported")
-    first, second = load_safetensors(checkpoint / "model.safetensors"), load_safetensors(again / "model.safetensors")
+    first, second = checkpoint_tensors(checkpoint), checkpoint_tensors(again)
     assert first.keys() == second.keys()
     assert all(torch.equal(first[k], second[k]) for k in first)
     print("export of an Ember-trained checkpoint: OK")

@@ -86,22 +86,25 @@ def main():
         f.write("\n".join(TEXT_DOCUMENTS + JSONL_DOCUMENTS) * 20)
     run("tokenizer", "train", "--input", corpus, "--vocab-size", "400", "--out", tokenizer_file)
 
-    everything = TEXT_DOCUMENTS + JSONL_DOCUMENTS
+    # Files are read in sorted path order (docs.jsonl before docs.txt; the `sources` attribute keeps
+    # the --input arguments as given); the plain-text file is split at blank lines on request (its
+    # default unit is the whole file).
+    everything = JSONL_DOCUMENTS + TEXT_DOCUMENTS
     sources = [text_input, jsonl_input]
     store = os.path.join(TMP, "store.h5")
-    run("data", "prepare", "--input", text_input, jsonl_input, "--field", "body", "--tokenizer", tokenizer_file,
+    run("data", "prepare", "--input", text_input, jsonl_input, "--field", "body", "--document", "blank-line", "--tokenizer", tokenizer_file,
         "--out", store)
     compression, total = read_store(store, tokenizer_file, everything, sources)
     check(compression is None, "no compression by default")
 
     packed = os.path.join(TMP, "packed.h5")
-    run("data", "prepare", "--input", text_input, jsonl_input, "--field", "body", "--tokenizer", tokenizer_file,
+    run("data", "prepare", "--input", text_input, jsonl_input, "--field", "body", "--document", "blank-line", "--tokenizer", tokenizer_file,
         "--out", packed, "--compression", "6")
     compression, _ = read_store(packed, tokenizer_file, everything, sources)
     check(compression == "gzip", f"compression {compression}")
 
     sharded = os.path.join(TMP, "sharded.h5")
-    run("data", "prepare", "--input", text_input, jsonl_input, "--field", "body", "--tokenizer", tokenizer_file,
+    run("data", "prepare", "--input", text_input, jsonl_input, "--field", "body", "--document", "blank-line", "--tokenizer", tokenizer_file,
         "--out", sharded, "--shard-tokens", str(total // 3))
     shards = sorted(p for p in os.listdir(TMP) if p.startswith("sharded-") and p.endswith(".h5"))
     check(len(shards) >= 2 and shards[0] == "sharded-00000.h5", f"shards {shards}")
@@ -114,7 +117,7 @@ def main():
 
     report = run("data", "inspect", store, "--tokenizer", tokenizer_file).stdout
     check(f"documents         {len(everything)}" in report and "histogram" in report, f"inspect output:\n{report}")
-    check(TEXT_DOCUMENTS[1] in report, "inspect decodes documents")
+    check(everything[1] in report, "inspect decodes documents")
 
     broken = os.path.join(TMP, "broken.h5")
     shutil.copy(store, broken)

@@ -27,6 +27,9 @@
 #include <ATen/ops/zeros.h>
 #include <fmt/format.h>
 
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -37,7 +40,6 @@
 #include "train/checkpoint.h"
 #include "train/distill/distill_batches.h"
 #include "train/distill/teacher.h"
-#include "train/model_io.h"
 #include "train/parallel_setup.h"
 #include "train/run_loop.h"
 #include "train/runtime.h"
@@ -97,8 +99,8 @@ class DistillRecipe final : public Recipe {
     std::optional<data::Tokenizer> student_tokenizer;
     std::string student_source = "the student (model section)";
     if (!d_.student_init.empty()) {
-      student_source = "student checkpoint '" + resolve_checkpoint(d_.student_init).string() + "'";
-      student_tokenizer = data::Tokenizer::load(checkpoint_tokenizer(resolve_checkpoint(d_.student_init)).string());
+      student_source = "student checkpoint '" + checkpoint::resolve_checkpoint(d_.student_init).string() + "'";
+      student_tokenizer = data::Tokenizer::load(checkpoint::checkpoint_tokenizer(checkpoint::resolve_checkpoint(d_.student_init)).string());
     } else if (!config_.data.tokenizer.empty()) {
       student_source = "data.tokenizer '" + config_.data.tokenizer + "'";
       student_tokenizer = data::Tokenizer::load(config_.data.tokenizer);
@@ -160,8 +162,7 @@ class DistillRecipe final : public Recipe {
     student_ = model::Transformer(config_.model, run_->runtime.kernels);
     student_->to(run_->runtime.device);
     if (!resuming && !d_.student_init.empty()) {
-      const auto init = resolve_checkpoint(d_.student_init);
-      load_parameters(*student_, load_checkpoint(init).model, "checkpoint '" + init.string() + "'");
+      checkpoint::load_parameters(*student_, checkpoint::CheckpointReader(checkpoint::resolve_checkpoint(d_.student_init)));
     }
     log::info("distill ({}, {}): teacher {:.3f}M parameters from {} -> student {:.3f}M parameters; vocabulary {}",
               d_.mode, d_.divergence, double(model::count_parameters(teacher_->config())) / 1e6,

@@ -5,8 +5,9 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "train/checkpoint.h"
-#include "train/model_io.h"
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 #include "train/parallel_setup.h"
 #include "train/runtime.h"
 
@@ -31,11 +32,11 @@ int64_t shared_vocabulary(const TokenizerSide& teacher, const TokenizerSide& stu
 
 Teacher::Teacher(const std::filesystem::path& checkpoint, const c10::Device& device,
                  const model::kernels::KernelPolicy& kernels)
-    : checkpoint_(resolve_checkpoint(checkpoint)),
-      config_(read_model_config(checkpoint_)),
-      tokenizer_(data::Tokenizer::load(checkpoint_tokenizer(checkpoint_).string())),
-      tokenizer_json_(read_file(checkpoint_tokenizer(checkpoint_))),
-      model_(load_model(checkpoint_, kernels)) {
+    : checkpoint_(checkpoint::resolve_checkpoint(checkpoint)),
+      config_(checkpoint::read_model_config(checkpoint_)),
+      tokenizer_(data::Tokenizer::load(checkpoint::checkpoint_tokenizer(checkpoint_).string())),
+      tokenizer_json_(read_file(checkpoint::checkpoint_tokenizer(checkpoint_))),
+      model_(checkpoint::load_model(checkpoint_, kernels)) {
   model_->to(device);
   model_->eval();
   for (auto& parameter : model_->parameters()) parameter.set_requires_grad(false);

@@ -15,8 +15,8 @@ void describe_rl_options(Schema& s, RlOptions& c) {
             "Reasoning RL (`ember rl`): GRPO / Dr. GRPO / DAPO / RLOO by configuration. The rl recipe reads "
             "run, train, optim, checkpoint, parallel, metrics and rl; the model and tokenizer come from rl.init. "
             "One step samples rl.prompts x rl.group_size completions, scores them, and makes rl.epochs passes of "
-            "minibatch updates; train.steps counts these steps (train.batch_size, seq_len, eval_interval and "
-            "eval_batches are not read). Presets: `configs/nano/{grpo,dapo,dr_grpo}.yaml`.");
+            "minibatch updates; train.steps counts these steps (train.batch_size, seq_len and eval_interval "
+            "are not read). Presets: `configs/nano/{grpo,dapo,dr_grpo}.yaml`.");
   s.add("rl.init", c.init, "Checkpoint (or run directory: its newest checkpoint) to start from; also the KL reference.");
   s.add("rl.task", c.task, "Generated task the prompts are drawn from (train split) and verified with.")
       .choices(data::tasks::task_names());

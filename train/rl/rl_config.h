@@ -1,8 +1,8 @@
 // The config of `ember rl`: the shared run / train / optim / checkpoint / parallel / metrics
 // sections plus `rl.*`. There is no model or data section: the architecture and the tokenizer come
 // from the checkpoint named by rl.init, and prompts are drawn from a generated task. The batch is
-// rl.prompts x rl.group_size completions, so train.batch_size, train.seq_len, train.eval_interval
-// and train.eval_batches are not read by this recipe.
+// rl.prompts x rl.group_size completions, so train.batch_size, train.seq_len and
+// train.eval_interval are not read by this recipe.
 #pragma once
 
 #include <cstdint>

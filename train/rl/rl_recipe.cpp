@@ -23,6 +23,9 @@
 
 #include <fmt/format.h>
 
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -31,7 +34,6 @@
 #include "model/flops.h"
 #include "model/transformer.h"
 #include "train/checkpoint.h"
-#include "train/model_io.h"
 #include "train/parallel_setup.h"
 #include "train/rl/policy_update.h"
 #include "train/rl/rollout.h"
@@ -152,9 +154,9 @@ class RlRecipe final : public Recipe {
   void prepare(const ParallelRun& run) override {
     run_ = &run;
     task_ = &data::tasks::find_task(rl_.task);
-    init_dir_ = resolve_checkpoint(rl_.init);
-    model_config_ = read_model_config(init_dir_);
-    const auto tokenizer_path = checkpoint_tokenizer(init_dir_);
+    init_dir_ = checkpoint::resolve_checkpoint(rl_.init);
+    model_config_ = checkpoint::read_model_config(init_dir_);
+    const auto tokenizer_path = checkpoint::checkpoint_tokenizer(init_dir_);
     tokenizer_.emplace(data::Tokenizer::load(tokenizer_path.string()));
     tokenizer_json_ = read_file(tokenizer_path);
     saved_yaml_ = resolved_yaml_ + model_section_yaml(model_config_);
@@ -165,7 +167,7 @@ class RlRecipe final : public Recipe {
   std::string tokenizer_json() const override { return tokenizer_json_; }
 
   BuiltModel build(bool resuming) override {
-    policy_ = load_model(init_dir_, run_->runtime.kernels);  // every rank loads the logical policy (a resume overwrites it)
+    policy_ = checkpoint::load_model(init_dir_, run_->runtime.kernels);  // every rank loads the logical policy (a resume overwrites it)
     policy_->to(run_->runtime.device);
     if (!resuming) log::info("starting from {}", init_dir_.string());
     log::info("model: {:.3f}M parameters from {}; task {} (difficulty {}), {} prompts x {} samples per step, "
@@ -179,7 +181,7 @@ class RlRecipe final : public Recipe {
     trainer_ = &trainer;
     const auto& mesh = *run_->mesh;
     if (rl_.kl_coef > 0) {  // frozen, sharded like the policy
-      reference_ = load_model(init_dir_, run_->runtime.kernels);
+      reference_ = checkpoint::load_model(init_dir_, run_->runtime.kernels);
       (*reference_)->to(run_->runtime.device);
       distributed::parallelize(**reference_, mesh, full_logits_plan());
       (*reference_)->eval();
