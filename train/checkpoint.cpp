@@ -70,7 +70,7 @@ void save_sharded_checkpoint(distributed::Communicator& world, const c10::Device
     fail("another rank could not write its part of the checkpoint at step {}; nothing was saved", step);
   }
 
-  save_on_lead(world, device, lead, step, [&] {
+  run_on_lead(world, device, lead, fmt::format("save the checkpoint at step {}", step), [&] {
     try {
       log::info("checkpoint: {}", writer.commit(step, world.size(), recipe.info).string());
     } catch (...) {

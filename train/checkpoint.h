@@ -6,7 +6,7 @@
 //             rank_NNNNN.safetensors + rank_NNNNN.json; the lead adds the recipe's    of failures
 //             tensors (e.g. "rng.cpu", replicated)
 //   lead      commit: merge the per-rank index files into the manifest, write it last, rename
-//             (save_on_lead: every rank learns whether it succeeded)
+//             (run_on_lead: every rank learns whether it succeeded)
 // No rank gathers another rank's tensors: each rank's memory during a save grows by at most the
 // streaming buffer (checkpoint/shard_file.h). A failure anywhere removes the staging directory and
 // stops every rank with the error, leaving earlier checkpoints intact.

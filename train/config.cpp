@@ -23,7 +23,10 @@ void describe_train(Schema& s, TrainConfig& c) {
         "Sequences per rank per forward pass; 0 means batch_size / dp (no accumulation).").min(0);
   s.add("train.seq_len", c.seq_len, "Tokens per training sequence.").min(1);
   s.add("train.grad_clip", c.grad_clip, "Clip the global gradient norm to this value; 0 disables clipping.").min(0);
-  s.add("train.log_interval", c.log_interval, "Log metrics every N steps (and at the first and last step).").min(1);
+  s.add("train.log_interval", c.log_interval,
+        "Log metrics every N steps (and at the first and last step and at evaluations); a line's per-step "
+        "metrics cover the steps since the previous line: loss and grad_norm are their means, lr the last "
+        "step's.").min(1);
   s.add("train.eval_interval", c.eval_interval,
         "Validation loss every N steps (on data.val, else the held-out data.val_fraction); 0 evaluates only at "
         "the end.").min(0);
@@ -89,6 +92,14 @@ void describe_checkpoint(Schema& s, CheckpointConfig& c) {
   s.add("checkpoint.on_corrupt", c.on_corrupt,
         "When the newest checkpoint fails its checksums under resume=auto: use the previous one, or stop.")
       .choices({"fallback", "stop"});
+  s.add("checkpoint.allow_schedule_change", c.allow_schedule_change,
+        "Accept a resume whose learning-rate schedule differs from the checkpoint's (optim.lr, optim.schedule, "
+        "optim.warmup_steps, optim.min_lr_ratio, optim.decay_fraction, or the schedule length from "
+        "optim.schedule_steps / train.steps); false refuses it, naming each change.");
+  s.add("checkpoint.rewind", c.rewind,
+        "Allow a run to start before the newest checkpoint in run.dir (checkpoint.resume=none or an older "
+        "checkpoint): the newer checkpoints and a copy of metrics.jsonl move to run.dir/rewound/<UTC time>/; false "
+        "refuses the run.");
 }
 
 void describe_parallel(Schema& s, ParallelConfig& c) {

@@ -60,6 +60,8 @@ struct CheckpointConfig {
   int64_t keep = 3;
   std::string resume = "auto";
   std::string on_corrupt = "fallback";
+  bool allow_schedule_change = false;  ///< accept a resume that changes lr(step) (train/run_dir.h)
+  bool rewind = false;                 ///< move checkpoints newer than the start step aside (train/run_dir.h)
 };
 
 struct ParallelConfig {

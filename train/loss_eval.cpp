@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <memory>
 
 #include <ATen/ops/from_blob.h>
 #include <c10/core/GradMode.h>
@@ -63,8 +64,8 @@ LossEvaluation evaluate_loss(model::Transformer& model, data::EvaluationData& da
   return result;
 }
 
-std::optional<data::EvaluationData> validation_data(const DataConfig& data, int64_t seq_len, int rank, int world,
-                                                    const std::string& tokenizer_sha256) {
+std::unique_ptr<data::EvaluationData> validation_data(const DataConfig& data, int64_t seq_len, int rank, int world,
+                                                      const std::string& tokenizer_sha256) {
   data::EvaluationOptions options;
   if (!data.val.empty()) {
     options.files = data.val;
@@ -73,14 +74,14 @@ std::optional<data::EvaluationData> validation_data(const DataConfig& data, int6
     options.files = data.train;
     options.held_out_fraction = data.val_fraction;
   } else {
-    return std::nullopt;
+    return nullptr;
   }
   options.seq_len = seq_len;
   options.max_tokens = data.val_tokens;
   options.rank = rank;
   options.world = world;
   options.tokenizer_sha256 = tokenizer_sha256;
-  return std::optional<data::EvaluationData>(std::in_place, std::move(options));
+  return std::make_unique<data::EvaluationData>(std::move(options));
 }
 
 LossEvalSettings validation_settings(const DataConfig& data, int64_t micro_batch) {

@@ -12,7 +12,7 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,10 +52,10 @@ LossEvaluation evaluate_loss(model::Transformer& model, data::EvaluationData& da
                              distributed::Communicator& dp);
 
 /// A recipe's validation data: the data.val stores whole or up to data.val_tokens; without them
-/// the documents of data.train the hash split holds out (data.val_fraction), likewise; nullopt
+/// the documents of data.train the hash split holds out (data.val_fraction), likewise; null
 /// when neither is configured. Rows are sharded over dp (rank of world).
-std::optional<data::EvaluationData> validation_data(const DataConfig& data, int64_t seq_len, int rank, int world,
-                                                    const std::string& tokenizer_sha256);
+std::unique_ptr<data::EvaluationData> validation_data(const DataConfig& data, int64_t seq_len, int rank, int world,
+                                                      const std::string& tokenizer_sha256);
 
 /// The settings validation uses: data.val_weights with data.val, micro_batch rows per forward.
 LossEvalSettings validation_settings(const DataConfig& data, int64_t micro_batch);

@@ -7,6 +7,8 @@
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/full.h>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "train/preemption.h"
@@ -60,12 +62,12 @@ int agreed_preemption_signal(distributed::Communicator& world, const c10::Device
   return int(flag.item<float>());
 }
 
-void save_on_lead(distributed::Communicator& world, const c10::Device& device, bool lead, int64_t step,
-                  const std::function<void()>& save) {
+void run_on_lead(distributed::Communicator& world, const c10::Device& device, bool lead, const std::string& what,
+                 const std::function<void()>& action) {
   std::exception_ptr failure;
   if (lead) {
     try {
-      save();
+      action();
     } catch (...) {
       failure = std::current_exception();
     }
@@ -77,7 +79,7 @@ void save_on_lead(distributed::Communicator& world, const c10::Device& device, b
   auto saved = at::full({1}, failure ? 0.0f : 1.0f, at::TensorOptions().device(device));
   world.broadcast(saved, 0);
   if (failure) std::rethrow_exception(failure);
-  if (saved.item<float>() == 0.0f) fail("rank 0 could not save the checkpoint at step {}", step);
+  if (saved.item<float>() == 0.0f) fail("rank 0 could not {}", what);
 }
 
 std::vector<double> all_reduce_values(distributed::Communicator& group, std::vector<double> values,

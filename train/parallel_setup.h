@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -73,10 +74,11 @@ nlohmann::json layout_json(const distributed::Mesh& mesh, const distributed::Par
 /// same step); a max all-reduce over the world when there is more than one rank.
 int agreed_preemption_signal(distributed::Communicator& world, const c10::Device& device);
 
-/// Runs `save` on the lead rank, then tells every rank whether it succeeded (a broadcast), so a
-/// failed save stops the whole job together; rethrows the lead's error there.
-void save_on_lead(distributed::Communicator& world, const c10::Device& device, bool lead, int64_t step,
-                  const std::function<void()>& save);
+/// Runs `action` on the lead rank, then tells every rank whether it succeeded (a broadcast), so a
+/// failure there (a refused run directory, a failed save) stops the whole job together; rethrows
+/// the lead's error there, and elsewhere fails with "rank 0 could not <what>".
+void run_on_lead(distributed::Communicator& world, const c10::Device& device, bool lead, const std::string& what,
+                 const std::function<void()>& action);
 
 /// `values` reduced over `group` (sum or max), through a tensor on `device` (NCCL needs CUDA);
 /// the values themselves for a group of one rank.

@@ -1,20 +1,15 @@
-// The pretraining recipe (see pretrain.h): launch environment and device mesh, run directory,
-// tokenizer and data, model (parallelized over the mesh), trainer, resume, the step loop with
-// logging, evaluation and checkpoints, and a final summary.
+// The pretraining recipe (see pretrain.h) on the run loop (run_loop.h): tokenizer and token stores,
+// a Transformer from the seed under the Megatron plan, one step = accumulated micro-batches of
+// next-token cross-entropy, validation loss at evaluation points.
 //
 // Distributed: every rank builds the full model from the seed and keeps its tp shard; the loader
 // gives dp rank d its part of the global batch (tp ranks of one dp group read the same data); the
-// loss is divided by the global token count. Rank 0 alone writes metrics and TensorBoard; every
-// rank writes its own slices of a checkpoint, and any layout resumes from any other.
+// loss is divided by the global token count.
 #include "train/pretrain.h"
 
-#include <filesystem>
-#include <optional>
+#include <memory>
 
 #include <ATen/ops/from_blob.h>
-#include <ATen/core/Generator.h>
-#include <ATen/CPUGeneratorImpl.h>
-#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -23,22 +18,11 @@
 #include "data/loader.h"
 #include "data/tokenizer/tokenizer.h"
 #include "distributed/mesh.h"
-#include "distributed/parallelize.h"
 #include "model/flops.h"
 #include "model/loss.h"
-#include "model/transformer.h"
-#include "checkpoint/resolve.h"
-#include "train/checkpoint.h"
 #include "train/loss_eval.h"
-#include "train/metrics_log.h"
-#include "train/parallel_setup.h"
-#include "train/peak_flops.h"
-#include "train/preemption.h"
-#include "train/progress.h"
+#include "train/run_loop.h"
 #include "train/runtime.h"
-#include "train/trainer.h"
-
-namespace fs = std::filesystem;
 
 namespace ember::train {
 namespace {
@@ -78,195 +62,131 @@ BatchLayout batch_layout(const TrainConfig& train, int64_t dp) {
   return layout;
 }
 
-at::Tensor cpu_rng_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
+class PretrainRecipe final : public Recipe {
+ public:
+  PretrainRecipe(const PretrainConfig& config, std::string resolved_yaml)
+      : config_(config), resolved_yaml_(std::move(resolved_yaml)) {}
 
-void restore_cpu_rng_state(const at::Tensor& state) {
-  auto generator = at::detail::getDefaultCPUGenerator();
-  generator.set_state(state);
-}
-
-/// The bytes a step handed to each kind of collective, for metrics.jsonl (comm_<kind>_bytes).
-void add_volume_scalars(const distributed::CommVolume& volume, std::vector<std::pair<std::string, double>>& scalars) {
-  for (int k = 0; k < distributed::kCollectiveKinds; ++k) {
-    const auto name = std::string(distributed::collective_name(distributed::Collective(k)));
-    scalars.emplace_back("comm_" + name + "_bytes", double(volume.bytes[size_t(k)]));
-    scalars.emplace_back("comm_" + name + "_calls", double(volume.calls[size_t(k)]));
+  void prepare(const ParallelRun& run) override {
+    run_ = &run;
+    layout_ = batch_layout(config_.train, run.mesh->dp);
+    if (config_.data.train.empty()) fail_usage("data.train is empty: list the HDF5 token stores to train on");
+    if (config_.data.tokenizer.empty()) fail_usage("data.tokenizer is empty: name the tokenizer.json of the stores");
+    const auto tokenizer = data::Tokenizer::load(config_.data.tokenizer);
+    tokenizer_json_ = read_file(config_.data.tokenizer);
+    if (tokenizer.vocab_size() > config_.model.vocab_size) {
+      fail_usage("model.vocab_size ({}) is smaller than the vocabulary of '{}' ({})", config_.model.vocab_size,
+                 config_.data.tokenizer, tokenizer.vocab_size());
+    }
+    data::LoaderOptions o;
+    o.files = config_.data.train;
+    o.weights = config_.data.weights;
+    o.seq_len = config_.train.seq_len;
+    o.micro_batch = layout_.micro_batch;
+    o.seed = uint64_t(config_.train.seed);
+    o.val_fraction = config_.data.val.empty() ? config_.data.val_fraction : 0.0;
+    o.prefetch = int(config_.data.prefetch);
+    o.tokenizer_sha256 = tokenizer.sha256();
+    o.rank = int(run.mesh->dp_rank);
+    o.world = int(run.mesh->dp);
+    loader_ = std::make_unique<data::Loader>(o);
+    if (loader_->vocab_size() > config_.model.vocab_size) {
+      fail_usage("model.vocab_size ({}) is smaller than the token stores' vocabulary ({})", config_.model.vocab_size,
+                 loader_->vocab_size());
+    }
+    validation_ = validation_data(config_.data, config_.train.seq_len, int(run.mesh->dp_rank), int(run.mesh->dp),
+                                  tokenizer.sha256());
   }
-}
+  model::ModelConfig model_config() const override { return config_.model; }
+  std::string saved_config() const override { return resolved_yaml_; }
+  std::string tokenizer_json() const override { return tokenizer_json_; }
+
+  BuiltModel build(bool) override {
+    at::manual_seed(uint64_t(config_.train.seed));  // every rank initialises the logical model alike
+    model_ = model::Transformer(config_.model, run_->runtime.kernels);
+    model_->to(run_->runtime.device);
+    flops_per_token_ = model::training_flops_per_token(config_.model, config_.train.seq_len);
+    log::info("model: {:.3f}M parameters ({:.3f}M non-embedding), {:.3g} training FLOPs per token",
+              double(model::count_parameters(config_.model)) / 1e6,
+              double(model::count_non_embedding_parameters(config_.model)) / 1e6, flops_per_token_);
+    log::info("batch: {} sequences x {} tokens = micro batch {} x accumulation {} x dp {}", config_.train.batch_size,
+              config_.train.seq_len, layout_.micro_batch, layout_.accumulation, run_->mesh->dp);
+    return {model_, distributed::ParallelPlan::megatron()};
+  }
+  void attach(Trainer& trainer, const distributed::ParallelLayout& layout) override {
+    trainer_ = &trainer;
+    parallel_layout_ = &layout;
+    fused_lm_loss_ = config_.train.fused_lm_loss && layout.tp->size() == 1;  // needs the whole vocabulary
+    model_->train();
+  }
+
+  nlohmann::json state() const override { return {{"loader", loader_->state()}}; }
+  void restore(const nlohmann::json& state) override { loader_->restore(state.at("loader")); }
+
+  StepReport step(int64_t) override {
+    const auto& device = run_->runtime.device;
+    std::vector<BatchTensors> micro_batches;
+    for (int64_t m = 0; m < layout_.accumulation; ++m) {
+      micro_batches.push_back(to_tensors(loader_->next_train(), device, config_.data.mask_documents));
+    }
+    const int64_t tokens = config_.train.batch_size * config_.train.seq_len;
+    const double global_tokens = double(tokens);
+    auto result = trainer_->step(layout_.accumulation, [&](int64_t m) {
+      AutocastScope autocast(run_->runtime.bf16_autocast);
+      const auto& batch = micro_batches[size_t(m)];
+      if (fused_lm_loss_) {
+        return model::next_token_loss_sum(*model_, batch.inputs, batch.targets, batch.doc_ids, true) / global_tokens;
+      }
+      auto logits = model_->forward(batch.inputs, batch.doc_ids);
+      return parallel_layout_->cross_entropy_sum(logits, batch.targets) / global_tokens;
+    });
+    StepReport report;
+    report.trained = !result.skipped;
+    report.tokens = tokens;
+    report.flops = {{"flops_train", flops_per_token_ * global_tokens}};
+    report.scalars.add("loss", result.loss).add("lr", result.lr, Reduce::last).add("grad_norm", result.grad_norm);
+    if (report.trained) last_loss_ = result.loss;
+    return report;
+  }
+
+  bool evaluation_due(int64_t step) const override {
+    if (step == 0 || !validation_) return false;
+    return (config_.train.eval_interval > 0 && step % config_.train.eval_interval == 0) || step == config_.train.steps;
+  }
+  void evaluate(int64_t step, Scalars& scalars) override {
+    const auto val = evaluate_loss(model_, *validation_, validation_settings(config_.data, layout_.micro_batch),
+                                   run_->runtime, *parallel_layout_, *run_->mesh->dp_group);
+    last_val_loss_ = val.loss;
+    std::vector<std::pair<std::string, double>> named;
+    add_validation_scalars(val, named);
+    for (const auto& [name, value] : named) scalars.add(name, value, Reduce::last);
+    log::info("step {}: validation loss {:.4f} over {} tokens", step, val.loss, val.tokens);
+  }
+  std::vector<ConsoleField> console_fields() const override { return {{"loss", "loss"}, {"lr", "lr", "{:.2e}"}}; }
+  std::string summary() const override {
+    return fmt::format(", final loss {:.4f}{}", last_loss_,
+                       last_val_loss_ >= 0 ? fmt::format(", validation loss {:.4f}", last_val_loss_) : std::string());
+  }
+
+ private:
+  const PretrainConfig& config_;
+  std::string resolved_yaml_, tokenizer_json_;
+  const ParallelRun* run_ = nullptr;
+  BatchLayout layout_;
+  std::unique_ptr<data::Loader> loader_;
+  std::unique_ptr<data::EvaluationData> validation_;  ///< data.val stores, else the loader's held-out split
+  model::Transformer model_{nullptr};
+  Trainer* trainer_ = nullptr;
+  const distributed::ParallelLayout* parallel_layout_ = nullptr;
+  bool fused_lm_loss_ = true;
+  double flops_per_token_ = 0, last_loss_ = 0, last_val_loss_ = -1;
+};
 
 }  // namespace
 
 void run_pretrain(const PretrainConfig& config, const std::string& resolved_yaml) {
-  const auto parallel = setup_parallel_run(config.train, config.parallel);
-  const auto& runtime = parallel.runtime;
-  const auto& mesh = parallel.mesh;
-  const bool lead = parallel.lead;  // writes the run directory, metrics and checkpoints
-  const auto run_dir = fs::path(config.run.dir);
-  const int64_t dp = mesh->dp;
-  const auto layout = batch_layout(config.train, dp);
-  const int64_t schedule_steps = config.optim.schedule_steps > 0 ? config.optim.schedule_steps : config.train.steps;
-  if (config.data.train.empty()) fail_usage("data.train is empty: list the HDF5 token stores to train on");
-  if (config.data.tokenizer.empty()) fail_usage("data.tokenizer is empty: name the tokenizer.json of the stores");
-
-  auto tokenizer = data::Tokenizer::load(config.data.tokenizer);
-  const std::string tokenizer_json = read_file(config.data.tokenizer);
-  if (tokenizer.vocab_size() > config.model.vocab_size) {
-    fail_usage("model.vocab_size ({}) is smaller than the vocabulary of '{}' ({})", config.model.vocab_size,
-               config.data.tokenizer, tokenizer.vocab_size());
-  }
-  data::LoaderOptions loader_options;
-  loader_options.files = config.data.train;
-  loader_options.weights = config.data.weights;
-  loader_options.seq_len = config.train.seq_len;
-  loader_options.micro_batch = layout.micro_batch;
-  loader_options.seed = uint64_t(config.train.seed);
-  loader_options.val_fraction = config.data.val.empty() ? config.data.val_fraction : 0.0;
-  loader_options.prefetch = int(config.data.prefetch);
-  loader_options.tokenizer_sha256 = tokenizer.sha256();
-  loader_options.rank = int(mesh->dp_rank);
-  loader_options.world = int(mesh->dp);
-  data::Loader loader(loader_options);
-  if (loader.vocab_size() > config.model.vocab_size) {
-    fail_usage("model.vocab_size ({}) is smaller than the token stores' vocabulary ({})", config.model.vocab_size,
-               loader.vocab_size());
-  }
-  auto validation = validation_data(config.data, config.train.seq_len, int(mesh->dp_rank), int(mesh->dp), tokenizer.sha256());
-
-  if (lead) {
-    make_directories(run_dir);
-    write_file_atomic(run_dir / "config.yaml", resolved_yaml);
-  }
-
-  // Every rank initialises the logical model from the seed, then keeps its tp shard.
-  at::manual_seed(uint64_t(config.train.seed));
-  model::Transformer model(config.model, runtime.kernels);
-  model->to(runtime.device);
-  const auto parallel_layout = std::make_shared<distributed::ParallelLayout>(
-      distributed::parallelize(*model, *mesh, distributed::ParallelPlan::megatron()));
-  Trainer trainer(model.ptr(), config.optim, config.train, schedule_steps,
-                  TrainerParallel{mesh, parallel_layout, config.parallel.zero, config.parallel.bucket_mb,
-                                  config.parallel.overlap_grad_reduce});
-
-  const double flops_per_token = model::training_flops_per_token(config.model, config.train.seq_len);
-  log::info("model: {:.3f}M parameters ({:.3f}M non-embedding), {:.3g} training FLOPs per token",
-            double(model::count_parameters(config.model)) / 1e6,
-            double(model::count_non_embedding_parameters(config.model)) / 1e6, flops_per_token);
-  log::info("batch: {} sequences x {} tokens = micro batch {} x accumulation {} x dp {}", config.train.batch_size,
-            config.train.seq_len, layout.micro_batch, layout.accumulation, dp);
-  if (mesh->world_size() > 1) {
-    log::info("mesh: {} ranks = dp {} x tp {}, ZeRO-{}, {} backend, collective timeout {} s", mesh->world_size(),
-              mesh->dp, mesh->tp, config.parallel.zero, mesh->world->backend(), config.parallel.timeout_s);
-  }
-
-  int64_t tokens_seen = 0;
-  double flops_total = 0;
-  if (auto resume = checkpoint::find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
-    const checkpoint::CheckpointReader checkpoint(*resume);
-    trainer.load(checkpoint, checkpoint.step());
-    loader.restore(checkpoint.state().at("loader"));
-    tokens_seen = checkpoint.state().value("tokens_seen", int64_t(0));
-    flops_total = checkpoint.state().value("flops_total", 0.0);
-    trainer.spike_guard().restore(checkpoint.state().value("loss_window", std::vector<double>{}));
-    if (checkpoint.contains("rng.cpu")) restore_cpu_rng_state(checkpoint.read("rng.cpu"));
-    if (checkpoint.state().contains("layout")) {
-      const auto& saved = checkpoint.state()["layout"];
-      log::info("resumed from {} at step {} (saved at dp {} x tp {}, ZeRO-{})", resume->string(), checkpoint.step(),
-                saved.value("dp", 1), saved.value("tp", 1), saved.value("zero", 0));
-    } else {
-      log::info("resumed from {} at step {}", resume->string(), checkpoint.step());
-    }
-  }
-  if (trainer.steps_done() >= config.train.steps) {
-    log::info("nothing to do: the run is already at step {} of {}", trainer.steps_done(), config.train.steps);
-    return;
-  }
-
-  auto peak = peak_flops(runtime.device, runtime.bf16_autocast, config.metrics.peak_flops);
-  log::info("peak for MFU: {:.3g} FLOP/s ({})", peak.flops_per_s, peak.how);
-  RunWriters writers = open_run_writers(lead, run_dir, config.metrics, config.checkpoint, trainer.steps_done() + 1);
-  auto& metrics = writers.metrics;
-  auto save_checkpoint = [&] {
-    const int64_t step = trainer.steps_done();
-    save_sharded_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), step, [&](checkpoint::Checkpoint& checkpoint) {
-      checkpoint.optimizer["rng.cpu"] = cpu_rng_state();
-      checkpoint.info.state = {{"loader", loader.state()},
-                          {"tokens_seen", tokens_seen},
-                          {"flops_total", flops_total},
-                          {"bad_steps_total", trainer.bad_steps_total()},
-                          {"loss_window", trainer.spike_guard().window()},
-                          {"layout", layout_json(*mesh, *parallel_layout, config.parallel.zero)}};
-      checkpoint.info.config_yaml = resolved_yaml;
-      checkpoint.info.tokenizer_json = tokenizer_json;
-    });
-  };
-
-  install_preemption_handlers();
-  const int64_t tokens_per_step = config.train.batch_size * config.train.seq_len;
-  const bool mask_documents = config.data.mask_documents;
-  // The fused LM head + loss needs the whole vocabulary on this rank.
-  const bool fused_lm_loss = config.train.fused_lm_loss && parallel_layout->tp->size() == 1;
-  // MFU of the whole job: every rank contributes its peak.
-  Progress progress(config.train.steps, flops_per_token, peak.flops_per_s * double(mesh->world_size()));
-  progress.start(trainer.steps_done());
-  double last_loss = 0, last_val_loss = -1;
-  model->train();
-  while (trainer.steps_done() < config.train.steps) {
-    std::vector<BatchTensors> micro_batches;
-    for (int64_t m = 0; m < layout.accumulation; ++m) {
-      micro_batches.push_back(to_tensors(loader.next_train(), runtime.device, mask_documents));
-    }
-    const double global_tokens = double(tokens_per_step);
-    const auto volume_before = mesh->volume();
-    auto result = trainer.step(layout.accumulation, [&](int64_t m) {
-      AutocastScope autocast(runtime.bf16_autocast);
-      const auto& batch = micro_batches[size_t(m)];
-      if (fused_lm_loss) {
-        return model::next_token_loss_sum(*model, batch.inputs, batch.targets, batch.doc_ids, true) / global_tokens;
-      }
-      auto logits = model->forward(batch.inputs, batch.doc_ids);
-      return parallel_layout->cross_entropy_sum(logits, batch.targets) / global_tokens;
-    });
-    const auto step_volume = mesh->volume() - volume_before;
-    if (result.skipped) continue;
-    const int64_t step = trainer.steps_done();
-    tokens_seen += tokens_per_step;
-    flops_total += flops_per_token * double(tokens_per_step);
-    progress.add_tokens(tokens_per_step);
-    last_loss = result.loss;
-
-    std::vector<std::pair<std::string, double>> scalars;
-    const bool eval_now = (config.train.eval_interval > 0 && step % config.train.eval_interval == 0) ||
-                          step == config.train.steps;
-    if (eval_now && validation) {
-      auto val = evaluate_loss(model, *validation, validation_settings(config.data, layout.micro_batch), runtime,
-                               *parallel_layout, *mesh->dp_group);
-      last_val_loss = val.loss;
-      add_validation_scalars(val, scalars);
-      log::info("step {}: validation loss {:.4f} over {} tokens", step, val.loss, val.tokens);
-    }
-    if (step % config.train.log_interval == 0 || step == config.train.steps || step == 1 || !scalars.empty()) {
-      auto rates = progress.mark(step);
-      scalars.insert(scalars.begin(), {{"loss", result.loss},
-                                       {"lr", result.lr},
-                                       {"grad_norm", result.grad_norm},
-                                       {"tokens_per_s", rates.tokens_per_s},
-                                       {"mfu", rates.mfu},
-                                       {"flops_total", flops_total},
-                                       {"tokens", double(tokens_seen)}});
-      if (mesh->world_size() > 1) add_volume_scalars(step_volume, scalars);
-      if (metrics) metrics->log(step, scalars);
-      log::info("{}", progress.line(step, result.loss, result.lr, rates));
-    }
-    if (checkpoint_after_step(step, checkpoint_due(config.checkpoint, step, config.train.steps),
-                              agreed_preemption_signal(*mesh->world, runtime.device), save_checkpoint)) {
-      if (metrics) metrics->flush();
-      return;
-    }
-  }
-  if (metrics) metrics->flush();
-  log::info("done: {} steps, final loss {:.4f}{}, {:.3g} FLOPs, {} in this process", trainer.steps_done(), last_loss,
-            last_val_loss >= 0 ? fmt::format(", validation loss {:.4f}", last_val_loss) : std::string(),
-            flops_total, format_duration(progress.elapsed_s()));
+  PretrainRecipe recipe(config, resolved_yaml);
+  run_recipe(config, recipe);
 }
 
 }  // namespace ember::train

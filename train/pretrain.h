@@ -1,5 +1,6 @@
-// The pretraining recipe: next-token cross-entropy on packed HDF5 token stores, on the shared
-// trainer core (optimizer, schedule, clipping, accumulation, checkpoints, metrics).
+// The pretraining recipe: next-token cross-entropy on packed HDF5 token stores, on the run loop
+// (train/run_loop.h: run directory, resume, metrics, evaluation, checkpoints) and the trainer core
+// (optimizer, schedule, clipping, accumulation).
 #pragma once
 
 #include <string>

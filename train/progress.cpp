@@ -7,38 +7,46 @@
 
 namespace ember::train {
 
-Progress::Progress(int64_t total_steps, double flops_per_token, double peak_flops)
-    : total_steps_(total_steps), flops_per_token_(flops_per_token), peak_flops_(peak_flops) {}
+Progress::Progress(int64_t total_steps, double peak_flops) : total_steps_(total_steps), peak_flops_(peak_flops) {}
 
 void Progress::start(int64_t step) {
-  started_ = last_mark_ = Clock::now();
-  start_step_ = last_mark_step_ = step;
-  tokens_since_mark_ = 0;
+  started_ = Clock::now();
+  start_step_ = step;
+  tokens_ = 0;
+  flops_ = seconds_ = 0;
 }
 
-Progress::Rates Progress::mark(int64_t step) {
-  auto now = Clock::now();
-  double seconds = std::chrono::duration<double>(now - last_mark_).count();
+void Progress::add_step(int64_t tokens, double flops, double seconds) {
+  tokens_ += tokens;
+  flops_ += flops;
+  seconds_ += seconds;
+}
+
+Progress::Rates Progress::mark() {
   Rates rates;
-  if (seconds > 0) {
-    rates.tokens_per_s = double(tokens_since_mark_) / seconds;
-    rates.mfu = peak_flops_ > 0 ? rates.tokens_per_s * flops_per_token_ / peak_flops_ : 0;
+  if (seconds_ > 0) {
+    rates.tokens_per_s = double(tokens_) / seconds_;
+    rates.mfu = peak_flops_ > 0 ? flops_ / seconds_ / peak_flops_ : 0;
   }
-  last_mark_ = now;
-  last_mark_step_ = step;
-  tokens_since_mark_ = 0;
+  tokens_ = 0;
+  flops_ = seconds_ = 0;
   return rates;
 }
 
 double Progress::elapsed_s() const { return std::chrono::duration<double>(Clock::now() - started_).count(); }
 
-std::string Progress::line(int64_t step, double loss, double lr, const Rates& rates) const {
-  double per_step = step > start_step_ ? elapsed_s() / double(step - start_step_) : 0;
-  double eta = per_step * double(total_steps_ - step);
-  std::string speed = rates.tokens_per_s >= 1e3 ? fmt::format("{:.1f}k", rates.tokens_per_s / 1e3)
-                                                 : fmt::format("{:.0f}", rates.tokens_per_s);
-  return fmt::format("step {}/{} | loss {:.4f} | lr {:.2e} | {} tok/s | MFU {:.1f}% | ETA {}", step, total_steps_, loss,
-                     lr, speed, rates.mfu * 100, format_duration(eta));
+std::string Progress::line(int64_t step, const Scalars& scalars, const std::vector<ConsoleField>& fields,
+                           const Rates& rates) const {
+  std::string out = fmt::format("step {}/{}", step, total_steps_);
+  for (const auto& field : fields) {
+    if (!scalars.contains(field.name)) continue;
+    out += fmt::format(" | {} {}", field.label, fmt::format(fmt::runtime(field.format), scalars.at(field.name)));
+  }
+  const double per_step = step > start_step_ ? elapsed_s() / double(step - start_step_) : 0;
+  const std::string speed = rates.tokens_per_s >= 1e3 ? fmt::format("{:.1f}k", rates.tokens_per_s / 1e3)
+                                                       : fmt::format("{:.0f}", rates.tokens_per_s);
+  return out + fmt::format(" | {} tok/s | MFU {:.1f}% | ETA {}", speed, rates.mfu * 100,
+                           format_duration(per_step * double(total_steps_ - step)));
 }
 
 std::string format_duration(double seconds) {

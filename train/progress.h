@@ -1,42 +1,63 @@
-// Throughput and MFU accounting plus the console progress line every recipe prints:
-//   step 120/600 | loss 2.3141 | lr 2.7e-03 | 41.2k tok/s | MFU 31.5% | ETA 1m52s
-// tokens/s is measured between two log points (wall clock); MFU = achieved model FLOP/s / peak.
+// Throughput and MFU accounting plus the console progress line of every recipe:
+//   step 120/600 | loss 2.3141 | lr 2.70e-03 | 41.2k tok/s | MFU 31.5% | ETA 1m52s
+// The fields between the step and the rates are the recipe's, picked from its named scalars.
+//
+// Rates are measured over the steps' own wall time since the previous mark (each step's seconds are
+// added with its tokens and FLOPs), so evaluations, logging and checkpoint saves between steps do
+// not count:  tokens_per_s = sum tokens / sum step seconds,
+//             mfu = (sum FLOPs / sum step seconds) / peak FLOP/s of the job.
+// The ETA uses the whole wall time per step (evaluations and saves included).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "train/scalars.h"
 
 namespace ember::train {
 
+/// One field of the console line: `label` then the scalar `name` printed with `format`
+/// (an fmt spec such as "{:.4f}"); a scalar absent from the line's scalars is left out.
+struct ConsoleField {
+  std::string label;
+  std::string name;
+  std::string format = "{:.4f}";
+};
+
 class Progress {
  public:
-  /// `flops_per_token`: training FLOPs per token of the model; `peak_flops`: per process.
-  Progress(int64_t total_steps, double flops_per_token, double peak_flops);
+  /// `peak_flops`: FLOP/s of the whole job (every rank's peak), the MFU denominator.
+  Progress(int64_t total_steps, double peak_flops);
 
-  /// Starts timing from `step` (the first step this process runs).
+  /// Starts timing from `step` (the last step done before this process runs any).
   void start(int64_t step);
-  /// Adds the tokens processed by one step.
-  void add_tokens(int64_t tokens) { tokens_since_mark_ += tokens; }
+  /// Adds one step's work: the tokens it trained on, the FLOPs it did, the seconds it took.
+  void add_step(int64_t tokens, double flops, double seconds);
 
   struct Rates {
     double tokens_per_s = 0;
     double mfu = 0;  ///< fraction of the peak, 0..1
   };
-  /// Rates since the previous mark, then marks `step` as the new reference point.
-  Rates mark(int64_t step);
+  /// Rates over the steps added since the previous mark; starts a new interval.
+  Rates mark();
 
-  /// The console line for a finished step.
-  std::string line(int64_t step, double loss, double lr, const Rates& rates) const;
+  /// The console line for step `step`: the recipe's `fields` from `scalars`, then the rates and ETA.
+  std::string line(int64_t step, const Scalars& scalars, const std::vector<ConsoleField>& fields,
+                   const Rates& rates) const;
 
+  /// Wall time since start().
   double elapsed_s() const;
 
  private:
   using Clock = std::chrono::steady_clock;
   int64_t total_steps_;
-  double flops_per_token_, peak_flops_;
-  Clock::time_point started_, last_mark_;
-  int64_t start_step_ = 0, last_mark_step_ = 0, tokens_since_mark_ = 0;
+  double peak_flops_;
+  Clock::time_point started_;
+  int64_t start_step_ = 0;
+  int64_t tokens_ = 0;
+  double flops_ = 0, seconds_ = 0;
 };
 
 /// "1h02m", "3m05s", "12s".

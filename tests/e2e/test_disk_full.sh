@@ -31,13 +31,14 @@ trap - EXIT
 grep -q "resumed from resumed/checkpoints/step_000005" resumed.log || die "could not resume from the intact checkpoint: $(tail -3 resumed.log)"
 
 # A read-only run directory (root ignores permission bits, so a read-only mount): a clear error
-# naming the file, exit 1, and the checkpoint already there stays intact.
+# naming the file (the run lock, the first file a run opens), exit 1, and the checkpoint already
+# there stays intact.
 mkdir -p readonly
 mount -t tmpfs -o size=16m tmpfs readonly || die "cannot mount a tmpfs (run as root)"
 trap 'umount "$TMP/readonly" 2>/dev/null || true' EXIT
 "$EMBER_BIN" pretrain --config tiny.yaml run.dir=readonly/run train.steps=5 2>/dev/null
 mount -o remount,ro readonly
-expect_fail 1 "cannot write 'readonly/run/.*Read-only file system" "$EMBER_BIN" pretrain --config tiny.yaml run.dir=readonly/run
+expect_fail 1 "cannot open the run lock 'readonly/run/.lock': Read-only file system" "$EMBER_BIN" pretrain --config tiny.yaml run.dir=readonly/run
 [ -f readonly/run/checkpoints/step_000005/manifest.json ] || die "the checkpoint is gone"
 umount readonly
 trap - EXIT

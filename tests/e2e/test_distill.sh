@@ -28,7 +28,8 @@ data: {tokenizer: tokenizer.json, train: [corpus.h5], val_fraction: 0.05}
 distill: {teacher: teacher, task: arithmetic, max_new_tokens: 8, eval_samples: 4}
 YAML
 
-"$EMBER_BIN" distill --config distill.yaml run.dir=online
+"$EMBER_BIN" distill --config distill.yaml run.dir=online 2>&1 | tee online.log
+grep -qE "step 4/4 \| loss .* \| [0-9.k]+ tok/s \| MFU [0-9.]+% \| ETA" online.log || die "no tok/s and MFU on the progress line"
 "$EMBER_BIN" distill --config distill.yaml run.dir=online-topk distill.top_k=8 distill.tail=bucket \
   distill.divergence=jsd distill.beta=0.3 distill.temperature=2 distill.t2_scaling=true
 "$EMBER_BIN" distill dump-teacher --teacher teacher --data corpus.h5 --seq-len 48 --seed 1234 --val-fraction 0.05 \
@@ -42,7 +43,10 @@ expect_fail 1 "other data" "$EMBER_BIN" distill --config distill.yaml run.dir=of
 "$EMBER_BIN" distill --config distill.yaml run.dir=onpolicy distill.mode=onpolicy distill.onpolicy_ratio=0.5 \
   distill.divergence=reverse_kl distill.student_init=online
 "$EMBER_BIN" distill --config distill.yaml run.dir=seqkd distill.mode=seqkd distill.seqkd_correct_only=false
-"$EMBER_BIN" distill --config distill.yaml run.dir=online train.steps=6 2>&1 | tee resume.log
+# Raising train.steps re-stretches the cosine schedule: refused until allowed.
+expect_fail 2 "changes the learning-rate schedule" "$EMBER_BIN" distill --config distill.yaml run.dir=online train.steps=6
+"$EMBER_BIN" distill --config distill.yaml run.dir=online train.steps=6 checkpoint.allow_schedule_change=true 2>&1 \
+  | tee resume.log
 grep -q "resumed from" resume.log || die "the online run did not resume"
 "$EMBER_BIN" eval --checkpoint online --task arithmetic --samples 4 --max-new-tokens 8 | tail -1 > eval.json
 
@@ -54,7 +58,8 @@ expect_fail 1 "tokenizers differ" "$EMBER_BIN" distill --config distill.yaml run
 import json
 def rows(run):
     return [json.loads(l) for l in open(f"{run}/metrics.jsonl")]
-need = {"kd_loss", "ce_loss", "agreement", "tokens_per_s", "flops_teacher", "flops_student", "flops_total"}
+need = {"kd_loss", "ce_loss", "agreement", "tokens_per_s", "mfu", "tokens", "flops_teacher", "flops_student",
+        "flops_total"}
 for run in ["online", "online-topk", "offline", "onpolicy", "seqkd"]:
     r = rows(run)
     assert r and [x["step"] for x in r][:4] == [1, 2, 3, 4], (run, [x["step"] for x in r])
@@ -63,6 +68,9 @@ for run in ["online", "online-topk", "offline", "onpolicy", "seqkd"]:
     assert "eval_accuracy" in r[3], f"{run}: no held-out accuracy at the last step"
 for run in ["online", "online-topk", "onpolicy"]:
     assert rows(run)[-1]["flops_teacher"] > 0, f"{run}: no teacher FLOPs"
+    last = rows(run)[-1]
+    assert last["flops_total"] == last["flops_teacher"] + last["flops_student"], last
+    assert last["mfu"] > 0 and last["tokens_per_s"] > 0, last
 assert rows("offline")[-1]["flops_teacher"] == 0, "offline runs no teacher"
 assert rows("offline")[-1]["kd_loss"] > 0
 assert rows("seqkd")[-1]["flops_teacher"] > 0 and rows("seqkd")[-1]["kd_loss"] == 0

@@ -22,7 +22,9 @@ YAML
 SMALL=(rl.init=pre rl.prompts=4 rl.group_size=4 rl.minibatch_size=8 rl.max_new_tokens=24 rl.eval_samples=8 train.threads=1
        train.log_interval=1 rl.overlong_buffer=8 metrics.peak_flops=1.0e10)
 for preset in grpo dapo dr_grpo; do
-  "$EMBER_BIN" rl --config "$PRESETS/$preset.yaml" run.dir="$preset" train.steps=2 "${SMALL[@]}"
+  "$EMBER_BIN" rl --config "$PRESETS/$preset.yaml" run.dir="$preset" train.steps=2 "${SMALL[@]}" 2>&1 | tee "$preset.log"
+  grep -qE "step 2/2 \| reward .* \| [0-9.k]+ tok/s \| MFU [0-9.]+% \| ETA" "$preset.log" \
+    || die "$preset: no tok/s and MFU on the progress line"
   [ -s "$preset/checkpoints/latest" ] || die "$preset wrote no checkpoint"
 done
 
@@ -37,7 +39,7 @@ import json
 need = {"reward_mean", "reward_std", "accuracy", "frac_zero_std_groups", "response_length_mean",
         "response_length_max", "response_clip_ratio", "policy_loss", "clip_frac_low", "clip_frac_high", "kl",
         "entropy", "grad_norm", "logprob_gap", "rollout_tokens_per_s", "train_tokens_per_s", "time_rollout_s",
-        "time_update_s"}
+        "time_update_s", "tokens_per_s", "mfu", "tokens", "flops_rollout", "flops_update", "flops_total"}
 for preset, steps in (("grpo", 3), ("dapo", 2), ("dr_grpo", 2)):
     rows = [json.loads(l) for l in open(f"{preset}/metrics.jsonl")]
     assert [r["step"] for r in rows] == list(range(0, steps + 1)), (preset, [r["step"] for r in rows])
@@ -46,6 +48,8 @@ for preset, steps in (("grpo", 3), ("dapo", 2), ("dr_grpo", 2)):
         missing = need - set(r)
         assert not missing, f"{preset} step {r['step']} lacks {missing}"
         assert r["logprob_gap"] < 1e-3, f"{preset}: rollout/trainer log-prob gap {r['logprob_gap']}"
+        assert r["flops_rollout"] > 0 and r["flops_update"] > 0 and r["mfu"] > 0, r
+        assert abs(r["flops_total"] - r["flops_rollout"] - r["flops_update"]) <= 1e-9 * r["flops_total"], r
 def training_curve(run):
     rows = [json.loads(l) for l in open(f"{run}/metrics.jsonl")]
     return [(r["step"], r["reward_mean"], r["policy_loss"], r["grad_norm"]) for r in rows if "reward_mean" in r]

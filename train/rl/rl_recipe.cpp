@@ -1,13 +1,19 @@
-// The RL recipe (see rl_recipe.h): setup from the init checkpoint, resume, the step loop with
-// rollouts, updates, metrics, evaluation and checkpoints.
+// The RL recipe (see rl_recipe.h) on the run loop (train/run_loop.h): the policy loaded from the
+// init checkpoint, one step = rollouts then the policy update, held-out task evaluation.
 //
 // Distributed (parallel.dp x parallel.tp, like pretraining): every rank loads the logical policy
 // (and reference) from rl.init and keeps its tp shard; the LM head all-gathers its logits over tp
 // (full_logits_plan), so sampling, token log-probs and entropy see the whole vocabulary and every
 // tp rank samples the same tokens. The step's rl.prompts prompts are split over dp ranks by global
 // prompt index (rollout.h); the loss normalisers are global counts (policy_update.h); metrics are
-// reduced over dp and written by rank 0; every rank writes its own slices of a checkpoint (any
-// layout resumes any other, and any pretraining checkpoint is an rl.init).
+// reduced over dp.
+//
+// FLOPs, over every rank, with F(L) / T(L) the forward / training FLOPs per token at sequence
+// length L (model/flops.h) and L the mean prompt + response length of the kept rollouts:
+//   flops_rollout = F(L) x (completions x mean prompt length + generated tokens)
+//                   (+ the same for the reference when the KL is in the reward)
+//   flops_update  = T(L) x epochs x (prompt + response tokens of the kept rollouts)
+//                   (+ F(L) x the same for the reference when the KL is in the loss)
 #include "train/rl/rl_recipe.h"
 
 #include <chrono>
@@ -17,6 +23,9 @@
 
 #include <fmt/format.h>
 
+#include "checkpoint/model_weights.h"
+#include "checkpoint/resolve.h"
+#include "checkpoint/run_files.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -24,19 +33,13 @@
 #include "data/tokenizer/tokenizer.h"
 #include "model/flops.h"
 #include "model/transformer.h"
-#include "checkpoint/model_weights.h"
-#include "checkpoint/resolve.h"
-#include "checkpoint/run_files.h"
 #include "train/checkpoint.h"
-#include "train/metrics_log.h"
 #include "train/parallel_setup.h"
-#include "train/progress.h"
-#include "train/preemption.h"
 #include "train/rl/policy_update.h"
 #include "train/rl/rollout.h"
+#include "train/run_loop.h"
 #include "train/runtime.h"
 #include "train/sampling/task_eval.h"
-#include "train/trainer.h"
 
 namespace fs = std::filesystem;
 
@@ -49,30 +52,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-/// What a checkpoint carries besides weights and optimizer state.
-struct RunState {
-  int64_t step = 0;  ///< RL steps done
-  uint64_t next_prompt_index = 0;
-  int64_t generated_tokens = 0;
-  int64_t trained_tokens = 0;
-};
-
-nlohmann::json to_json(const RunState& s) {
-  return {{"rl_step", s.step},
-          {"next_prompt_index", s.next_prompt_index},
-          {"generated_tokens", s.generated_tokens},
-          {"trained_tokens", s.trained_tokens}};
-}
-
-RunState run_state_from(const nlohmann::json& j) {
-  RunState s;
-  s.step = j.at("rl_step").get<int64_t>();
-  s.next_prompt_index = j.at("next_prompt_index").get<uint64_t>();
-  s.generated_tokens = j.value("generated_tokens", int64_t(0));
-  s.trained_tokens = j.value("trained_tokens", int64_t(0));
-  return s;
 }
 
 /// The `model:` section of `model_config` as YAML, appended to saved configs.
@@ -130,184 +109,188 @@ UpdateOptions update_options(const RlConfig& config, const Runtime& runtime, dis
   return o;
 }
 
-std::vector<std::pair<std::string, double>> step_scalars(const RolloutStats& r, const UpdateStats& u,
-                                                         double rollout_s, double update_s, int64_t kept_groups) {
+Scalars step_scalars(const RolloutStats& r, const UpdateStats& u, double rollout_s, double update_s,
+                     int64_t kept_groups) {
   const double n = double(std::max<int64_t>(1, r.completions));
   const double mean = r.reward_sum / n;
   const double variance = std::max(0.0, r.reward_square_sum / n - mean * mean);
   const double kl = u.kl != 0 ? u.kl : (r.generated_tokens > 0 ? r.kl_sum / double(r.generated_tokens) : 0.0);
-  return {{"reward_mean", mean},
-          {"reward_std", std::sqrt(variance)},
-          {"accuracy", double(r.correct) / n},
-          {"format_score", r.format_sum / n},
-          {"frac_zero_std_groups", double(r.zero_std_groups) / double(std::max<int64_t>(1, r.groups))},
-          {"groups_kept", double(kept_groups)},
-          {"sampling_rounds", double(r.rounds)},
-          {"response_length_mean", double(r.generated_tokens) / n},
-          {"response_length_max", double(r.max_length)},
-          {"response_clip_ratio", double(r.truncated) / n},
-          {"policy_loss", u.policy_loss},
-          {"pg_loss", u.pg_loss},
-          {"clip_frac_low", u.clip_frac_low},
-          {"clip_frac_high", u.clip_frac_high},
-          {"dual_clip_frac", u.dual_clip_frac},
-          {"kl", kl},
-          {"entropy", u.entropy},
-          {"grad_norm", u.grad_norm},
-          {"lr", u.lr},
-          {"logprob_gap", u.logprob_gap_mean},
-          {"logprob_gap_max", u.logprob_gap_max},
-          {"updates", double(u.updates)},
-          {"rollout_tokens_per_s", r.generation_s > 0 ? double(r.generated_tokens) / r.generation_s : 0.0},
-          {"train_tokens_per_s", update_s > 0 ? double(u.trained_tokens) / update_s : 0.0},
-          {"time_rollout_s", rollout_s},
-          {"time_update_s", update_s},
-          {"time_reward_s", r.scoring_s}};
+  Scalars s;
+  s.add("reward_mean", mean)
+      .add("reward_std", std::sqrt(variance))
+      .add("accuracy", double(r.correct) / n)
+      .add("format_score", r.format_sum / n)
+      .add("frac_zero_std_groups", double(r.zero_std_groups) / double(std::max<int64_t>(1, r.groups)))
+      .add("groups_kept", double(kept_groups))
+      .add("sampling_rounds", double(r.rounds))
+      .add("response_length_mean", double(r.generated_tokens) / n)
+      .add("response_length_max", double(r.max_length), Reduce::max)
+      .add("response_clip_ratio", double(r.truncated) / n)
+      .add("policy_loss", u.policy_loss)
+      .add("pg_loss", u.pg_loss)
+      .add("clip_frac_low", u.clip_frac_low)
+      .add("clip_frac_high", u.clip_frac_high)
+      .add("dual_clip_frac", u.dual_clip_frac)
+      .add("kl", kl)
+      .add("entropy", u.entropy)
+      .add("grad_norm", u.grad_norm)
+      .add("lr", u.lr, Reduce::last)
+      .add("logprob_gap", u.logprob_gap_mean)
+      .add("logprob_gap_max", u.logprob_gap_max, Reduce::max)
+      .add("updates", double(u.updates))
+      .add("rollout_tokens_per_s", r.generation_s > 0 ? double(r.generated_tokens) / r.generation_s : 0.0)
+      .add("train_tokens_per_s", update_s > 0 ? double(u.trained_tokens) / update_s : 0.0)
+      .add("time_rollout_s", rollout_s)
+      .add("time_update_s", update_s)
+      .add("time_reward_s", r.scoring_s);
+  return s;
 }
+
+class RlRecipe final : public Recipe {
+ public:
+  RlRecipe(const RlConfig& config, std::string resolved_yaml)
+      : config_(config), rl_(config.rl), resolved_yaml_(std::move(resolved_yaml)) {}
+
+  void prepare(const ParallelRun& run) override {
+    run_ = &run;
+    task_ = &data::tasks::find_task(rl_.task);
+    init_dir_ = checkpoint::resolve_checkpoint(rl_.init);
+    model_config_ = checkpoint::read_model_config(init_dir_);
+    const auto tokenizer_path = checkpoint::checkpoint_tokenizer(init_dir_);
+    tokenizer_.emplace(data::Tokenizer::load(tokenizer_path.string()));
+    tokenizer_json_ = read_file(tokenizer_path);
+    saved_yaml_ = resolved_yaml_ + model_section_yaml(model_config_);
+  }
+  model::ModelConfig model_config() const override { return model_config_; }
+  int64_t updates_per_step() const override { return rl_.epochs * minibatches_per_epoch(rl_); }
+  std::string saved_config() const override { return saved_yaml_; }
+  std::string tokenizer_json() const override { return tokenizer_json_; }
+
+  BuiltModel build(bool resuming) override {
+    policy_ = checkpoint::load_model(init_dir_, run_->runtime.kernels);  // every rank loads the logical policy (a resume overwrites it)
+    policy_->to(run_->runtime.device);
+    if (!resuming) log::info("starting from {}", init_dir_.string());
+    log::info("model: {:.3f}M parameters from {}; task {} (difficulty {}), {} prompts x {} samples per step, "
+              "{} update(s) per step",
+              double(model::count_parameters(model_config_)) / 1e6, init_dir_.string(), rl_.task,
+              rl_.difficulty > 0 ? rl_.difficulty : task_->default_difficulty(), rl_.prompts, rl_.group_size,
+              updates_per_step());
+    return {policy_, full_logits_plan()};
+  }
+  void attach(Trainer& trainer, const distributed::ParallelLayout&) override {
+    trainer_ = &trainer;
+    const auto& mesh = *run_->mesh;
+    if (rl_.kl_coef > 0) {  // frozen, sharded like the policy
+      reference_ = checkpoint::load_model(init_dir_, run_->runtime.kernels);
+      (*reference_)->to(run_->runtime.device);
+      distributed::parallelize(**reference_, mesh, full_logits_plan());
+      (*reference_)->eval();
+      for (auto& p : (*reference_)->parameters()) p.set_requires_grad(false);
+    }
+    rewards_.emplace(*task_, rl_.format_weight, rl_.reward_command, rl_.reward_timeout_s);
+    collector_.emplace(policy_, reference_ ? &*reference_ : nullptr, *tokenizer_, *task_, *rewards_,
+                       rollout_options(config_, mesh.dp_group.get()));
+    update_ = update_options(config_, run_->runtime, mesh.dp_group.get());
+    update_.vocab_limit = tokenizer_->vocab_size();
+    eval_options_.samples = rl_.eval_samples;
+    eval_options_.seed = uint64_t(rl_.eval_seed);
+    eval_options_.difficulty = int(rl_.difficulty);
+    eval_options_.max_new_tokens = rl_.max_new_tokens;
+    eval_options_.dp = mesh.dp_group.get();
+  }
+
+  nlohmann::json state() const override {
+    return {{"next_prompt_index", next_prompt_index_}, {"generated_tokens", generated_tokens_}};
+  }
+  void restore(const nlohmann::json& state) override {
+    next_prompt_index_ = state.at("next_prompt_index").get<uint64_t>();
+    generated_tokens_ = state.value("generated_tokens", int64_t(0));
+  }
+
+  StepReport step(int64_t step) override {
+    const auto rollout_start = Clock::now();
+    auto batch = collector_->collect(next_prompt_index_);
+    const double rollout_s = seconds_since(rollout_start);
+    const auto update_start = Clock::now();
+    auto stats = update_policy(*trainer_, policy_, reference_ ? &*reference_ : nullptr, batch, update_, step);
+    const double update_s = seconds_since(update_start);
+    generated_tokens_ += batch.stats.generated_tokens;
+
+    StepReport report;
+    report.scalars = step_scalars(batch.stats, stats, rollout_s, update_s, batch.global_rollouts / rl_.group_size);
+    report.scalars.add("tokens_generated", double(generated_tokens_), Reduce::last);
+    report.tokens = stats.trained_tokens;
+    report.flops = step_flops(batch);
+    return report;
+  }
+
+  bool evaluation_due(int64_t step) const override {
+    if (rl_.eval_samples <= 0) return false;
+    return step == 0 || (rl_.eval_interval > 0 && step % rl_.eval_interval == 0) || step == config_.train.steps;
+  }
+  void evaluate(int64_t step, Scalars& scalars) override {
+    auto result = evaluate_task(policy_, *tokenizer_, *task_, eval_options_);
+    policy_->train();
+    scalars.add("eval_accuracy", result.accuracy, Reduce::last)
+        .add("eval_format_score", result.format_score, Reduce::last)
+        .add("eval_length_mean", result.mean_length, Reduce::last);
+    log::info("step {}: held-out accuracy {:.3f} ({} / {} {} problems, greedy)", step, result.accuracy, result.correct,
+              result.samples, rl_.task);
+  }
+  bool log_every_step() const override { return true; }
+  std::vector<ConsoleField> console_fields() const override {
+    return {{"reward", "reward_mean", "{:.3f}"}, {"acc", "accuracy", "{:.3f}"},
+            {"len", "response_length_mean", "{:.1f}"}, {"loss", "policy_loss", "{:+.4f}"},
+            {"kl", "kl", "{:.2e}"}, {"gap", "logprob_gap", "{:.1e}"},
+            {"rollout", "time_rollout_s", "{:.1f}s"}, {"update", "time_update_s", "{:.1f}s"}};
+  }
+  std::string summary() const override { return fmt::format(", {} tokens generated", generated_tokens_); }
+
+ private:
+  /// The step's rollout and update FLOPs over every rank (see the top).
+  std::vector<std::pair<std::string, double>> step_flops(const RolloutBatch& batch) const {
+    double prompt_tokens = 0, sequence_tokens = 0;
+    for (const auto& r : batch.rollouts) {
+      prompt_tokens += double(r.prompt_ids.size());
+      sequence_tokens += double(r.prompt_ids.size() + r.completion_ids.size());
+    }
+    const auto sums = all_reduce_values(*run_->mesh->dp_group, {prompt_tokens, sequence_tokens},
+                                        distributed::ReduceOp::sum, run_->runtime.device);
+    const double kept = double(std::max<int64_t>(1, batch.global_rollouts));
+    const auto length = std::max<int64_t>(1, int64_t(std::llround(sums[1] / kept)));
+    const double forward = model::forward_flops_per_token(model_config_, length);
+    const double training = model::training_flops_per_token(model_config_, length);
+    const double rollout_tokens = double(batch.stats.completions) * sums[0] / kept + double(batch.stats.generated_tokens);
+    const double update_tokens = double(rl_.epochs) * sums[1];
+    const bool reference = rl_.kl_coef > 0;
+    return {{"flops_rollout", forward * rollout_tokens * (reference && rl_.kl_in == "reward" ? 2 : 1)},
+            {"flops_update", (training + (reference && rl_.kl_in == "loss" ? forward : 0.0)) * update_tokens}};
+  }
+
+  const RlConfig& config_;
+  const RlOptions& rl_;
+  std::string resolved_yaml_, saved_yaml_, tokenizer_json_;
+  const ParallelRun* run_ = nullptr;
+  const data::tasks::Task* task_ = nullptr;
+  fs::path init_dir_;
+  model::ModelConfig model_config_;
+  std::optional<data::Tokenizer> tokenizer_;
+  model::Transformer policy_{nullptr};
+  std::optional<model::Transformer> reference_;
+  Trainer* trainer_ = nullptr;
+  std::optional<RewardFunction> rewards_;
+  std::optional<RolloutCollector> collector_;
+  UpdateOptions update_;
+  TaskEvalOptions eval_options_;
+  uint64_t next_prompt_index_ = 0;
+  int64_t generated_tokens_ = 0;
+};
 
 }  // namespace
 
 void run_rl(const RlConfig& config, const std::string& resolved_yaml) {
-  const auto& rl = config.rl;
-  const auto run_dir = fs::path(config.run.dir);
-  const auto parallel = setup_parallel_run(config.train, config.parallel);
-  const auto& runtime = parallel.runtime;
-  const auto& mesh = parallel.mesh;
-  const bool lead = parallel.lead;  // writes the run directory, metrics and checkpoints
-  const auto& task = data::tasks::find_task(rl.task);
-  const auto init_dir = checkpoint::resolve_checkpoint(rl.init);
-  const auto model_config = checkpoint::read_model_config(init_dir);
-  const auto tokenizer_path = checkpoint::checkpoint_tokenizer(init_dir);
-  const auto tokenizer = data::Tokenizer::load(tokenizer_path.string());
-  const std::string tokenizer_json = read_file(tokenizer_path);
-  const std::string saved_yaml = resolved_yaml + model_section_yaml(model_config);
-  const int64_t updates_per_step = rl.epochs * minibatches_per_epoch(rl);
-  const int64_t schedule_steps =
-      (config.optim.schedule_steps > 0 ? config.optim.schedule_steps : config.train.steps) * updates_per_step;
-
-  if (lead) {
-    make_directories(run_dir);
-    write_file_atomic(run_dir / "config.yaml", saved_yaml);
-  }
-
-  // Every rank loads the logical policy, then keeps its tp shard (a resume overwrites it below).
-  auto policy = checkpoint::load_model(init_dir, runtime.kernels);
-  policy->to(runtime.device);
-  const auto layout =
-      std::make_shared<distributed::ParallelLayout>(distributed::parallelize(*policy, *mesh, full_logits_plan()));
-  Trainer trainer(policy.ptr(), config.optim, config.train, schedule_steps,
-                  TrainerParallel{mesh, layout, config.parallel.zero, config.parallel.bucket_mb,
-                                  config.parallel.overlap_grad_reduce});
-  RunState state;
-  if (auto resume = checkpoint::find_resume_checkpoint(run_dir, config.checkpoint.resume, config.checkpoint.on_corrupt == "fallback")) {
-    const checkpoint::CheckpointReader checkpoint(*resume);
-    state = run_state_from(checkpoint.state());
-    trainer.load(checkpoint, checkpoint.state().at("optimizer_steps").get<int64_t>());
-    log::info("resumed from {} at step {}", resume->string(), state.step);
-  } else {
-    log::info("starting from {}", init_dir.string());
-  }
-  std::optional<model::Transformer> reference;
-  if (rl.kl_coef > 0) {  // frozen, sharded like the policy
-    reference = checkpoint::load_model(init_dir, runtime.kernels);
-    (*reference)->to(runtime.device);
-    distributed::parallelize(**reference, *mesh, full_logits_plan());
-    (*reference)->eval();
-    for (auto& p : (*reference)->parameters()) p.set_requires_grad(false);
-  }
-  if (mesh->world_size() > 1) {
-    log::info("mesh: {} ranks = dp {} x tp {}, ZeRO-{}, {} backend; prompts split over dp", mesh->world_size(),
-              mesh->dp, mesh->tp, config.parallel.zero, mesh->world->backend());
-  }
-  log::info("model: {:.3f}M parameters from {}; task {} (difficulty {}), {} prompts x {} samples per step, "
-            "{} update(s) per step",
-            double(model::count_parameters(model_config)) / 1e6, init_dir.string(), rl.task,
-            rl.difficulty > 0 ? rl.difficulty : task.default_difficulty(), rl.prompts, rl.group_size, updates_per_step);
-  if (state.step >= config.train.steps) {
-    log::info("nothing to do: the run is already at step {} of {}", state.step, config.train.steps);
-    return;
-  }
-
-  RewardFunction rewards(task, rl.format_weight, rl.reward_command, rl.reward_timeout_s);
-  RolloutCollector collector(policy, reference ? &*reference : nullptr, tokenizer, task, rewards,
-                             rollout_options(config, mesh->dp_group.get()));
-  auto update = update_options(config, runtime, mesh->dp_group.get());
-  update.vocab_limit = tokenizer.vocab_size();
-  TaskEvalOptions eval_options;
-  eval_options.samples = rl.eval_samples;
-  eval_options.seed = uint64_t(rl.eval_seed);
-  eval_options.difficulty = int(rl.difficulty);
-  eval_options.max_new_tokens = rl.max_new_tokens;
-  eval_options.dp = mesh->dp_group.get();
-  auto evaluate = [&](int64_t step, std::vector<std::pair<std::string, double>>& scalars) {
-    if (rl.eval_samples <= 0) return;
-    auto result = evaluate_task(policy, tokenizer, task, eval_options);
-    policy->train();
-    scalars.emplace_back("eval_accuracy", result.accuracy);
-    scalars.emplace_back("eval_format_score", result.format_score);
-    scalars.emplace_back("eval_length_mean", result.mean_length);
-    log::info("step {}: held-out accuracy {:.3f} ({} / {} {} problems, greedy)", step, result.accuracy, result.correct,
-              result.samples, rl.task);
-  };
-
-  // A fresh run logs its step-0 evaluation; a resumed one logs from the step after its checkpoint.
-  RunWriters writers =
-      open_run_writers(lead, run_dir, config.metrics, config.checkpoint, state.step == 0 ? 0 : state.step + 1);
-  auto& metrics = writers.metrics;
-  auto save_checkpoint = [&] {
-    // Named by RL step; the optimizer's own count is in the state.
-    save_sharded_checkpoint(*mesh->world, runtime.device, trainer, writers.checkpoint_writer(), state.step, [&](checkpoint::Checkpoint& checkpoint) {
-      checkpoint.info.state = to_json(state);
-      checkpoint.info.state["optimizer_steps"] = trainer.steps_done();
-      checkpoint.info.state["bad_steps_total"] = trainer.bad_steps_total();
-      checkpoint.info.state["layout"] = layout_json(*mesh, *layout, config.parallel.zero);
-      checkpoint.info.config_yaml = saved_yaml;
-      checkpoint.info.tokenizer_json = tokenizer_json;
-    });
-  };
-
-  if (state.step == 0) {
-    std::vector<std::pair<std::string, double>> scalars;
-    evaluate(0, scalars);
-    if (metrics && !scalars.empty()) metrics->log(0, scalars);
-  }
-
-  const auto started = Clock::now();
-  const int64_t first_step = state.step;
-  install_preemption_handlers();
-  while (state.step < config.train.steps) {
-    const auto step_start = Clock::now();
-    auto batch = collector.collect(state.next_prompt_index);
-    const double rollout_s = seconds_since(step_start);
-    const auto update_start = Clock::now();
-    auto stats = update_policy(trainer, policy, reference ? &*reference : nullptr, batch, update, state.step + 1);
-    const double update_s = seconds_since(update_start);
-    ++state.step;
-    state.generated_tokens += batch.stats.generated_tokens;
-    state.trained_tokens += stats.trained_tokens;
-
-    auto scalars = step_scalars(batch.stats, stats, rollout_s, update_s, batch.global_rollouts / rl.group_size);
-    scalars.emplace_back("tokens_generated", double(state.generated_tokens));
-    const int64_t step = state.step;
-    if ((rl.eval_interval > 0 && step % rl.eval_interval == 0) || step == config.train.steps) evaluate(step, scalars);
-    if (metrics) metrics->log(step, scalars);
-    if (step % config.train.log_interval == 0 || step == 1 || step == config.train.steps) {
-      const double elapsed = seconds_since(started);
-      const double eta = elapsed / double(step - first_step) * double(config.train.steps - step);
-      log::info("step {}/{} | reward {:.3f} | acc {:.3f} | len {:.1f} | loss {:+.4f} | kl {:.2e} | gap {:.1e} | "
-                "rollout {:.1f}s update {:.1f}s | ETA {}",
-                step, config.train.steps, scalars[0].second, scalars[2].second, scalars[7].second, stats.policy_loss,
-                scalars[15].second, stats.logprob_gap_mean, rollout_s, update_s, format_duration(eta));
-    }
-    if (checkpoint_after_step(step, checkpoint_due(config.checkpoint, step, config.train.steps),
-                              agreed_preemption_signal(*mesh->world, runtime.device), save_checkpoint)) {
-      if (metrics) metrics->flush();
-      return;
-    }
-  }
-  if (metrics) metrics->flush();
-  log::info("done: {} RL steps ({} optimizer updates), {} tokens generated, {} in this process", state.step,
-            trainer.steps_done(), state.generated_tokens, format_duration(seconds_since(started)));
+  RlRecipe recipe(config, resolved_yaml);
+  run_recipe(config, recipe);
 }
 
 }  // namespace ember::train::rl
