@@ -10,9 +10,10 @@
 // So AdamW's m and v exist only for the owned S elements: 2 N / dp fp32 values per rank instead of 2 N.
 // Communication per step equals a plain all-reduce (reduce-scatter + all-gather of N elements).
 //
-// The optimizer sees a piece under its parameter's name, so its state is by name too; gather_state
-// and scatter_state turn piece states into logical per-parameter tensors and back (checkpoints that
-// load at any dp).
+// The optimizer sees a piece under its parameter's name, so its state is by name too. Checkpoints
+// write each rank's pieces as they are (train/checkpoint.h); gather_state and scatter_state turn
+// piece states into logical per-parameter tensors and back, for tests and for the gathered-save
+// baseline of bench/checkpoint_bench.cpp.
 #pragma once
 
 #include <map>
